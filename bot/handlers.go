@@ -1,0 +1,245 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dialogbot/dialogbot/command"
+	"github.com/dialogbot/dialogbot/reply"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+)
+
+// Where a result goes: the person who acted and how to reach them.
+type target struct {
+	userID      string
+	channelID   string
+	responseURL string // a slash command's: replies go there
+	triggerID   string // for opening a modal
+}
+
+const (
+	denyCallbackID = "deny_reason"
+	denyBlockID    = "reason"
+	denyActionID   = "reason_input"
+)
+
+func (b *Bot) slashCommand(ctx context.Context, cmd slack.SlashCommand) {
+	inv := command.Invocation{Command: cmd.Command, Text: cmd.Text, UserID: cmd.UserID, ChannelID: cmd.ChannelID}
+	res := b.h.Handle(ctx, inv)
+	b.apply(ctx, res, target{userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL, triggerID: cmd.TriggerID})
+}
+
+func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		t := interactionTarget(cb)
+		ts := cb.Container.MessageTs
+		if ts == "" {
+			ts = cb.Message.Timestamp
+		}
+		for _, a := range cb.ActionCallback.BlockActions {
+			res := b.h.Act(ctx, command.Action{ActionID: a.ActionID, Value: a.Value, UserID: t.userID, ChannelID: t.channelID, MessageTS: ts})
+			b.apply(ctx, res, t)
+		}
+	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID != denyCallbackID {
+			return
+		}
+		id, channel, _ := strings.Cut(cb.View.PrivateMetadata, "|")
+		reason := ""
+		if cb.View.State != nil {
+			reason = cb.View.State.Values[denyBlockID][denyActionID].Value
+		}
+		res := b.h.Deny(ctx, id, cb.User.ID, reason)
+		b.apply(ctx, res, target{userID: cb.User.ID, channelID: channel})
+	}
+}
+
+func (b *Bot) eventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent) {
+	if ev.Type != slackevents.CallbackEvent {
+		return
+	}
+	if e, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && e.Tab == "home" && b.home != nil {
+		view, err := b.home(ctx, e.User)
+		if err != nil {
+			b.log.ErrorContext(ctx, "app home: build view", "user_id", e.User, "err", err)
+			return
+		}
+		if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: e.User, View: view}); err != nil {
+			b.log.ErrorContext(ctx, "app home: views.publish", "user_id", e.User, "err", redactURLError(err))
+		}
+	}
+}
+
+// apply carries out a result: the reply to the person, the new channel
+// post, the edits of earlier messages, the thread replies, and a modal.
+func (b *Bot) apply(ctx context.Context, res command.Result, t target) {
+	if res.AskReason != "" {
+		if err := b.askReason(ctx, res.AskReason, t); err != nil {
+			b.log.WarnContext(ctx, "deny: could not open the reason dialog; denying without a reason", "request_id", res.AskReason, "err", redactURLError(err))
+			res = b.h.Deny(ctx, res.AskReason, t.userID, "")
+		}
+	}
+	if p := res.Post; p != nil {
+		_, ts, err := b.api.PostMessageContext(ctx, p.ChannelID, msgOptions(p.Message)...)
+		switch {
+		case err != nil:
+			b.log.ErrorContext(ctx, "post failed", "channel", p.ChannelID, "request_id", p.RequestID, "err", redactURLError(err))
+			if p.RequestID != "" {
+				b.h.Withdraw(ctx, p.RequestID)
+			}
+			b.replyTo(ctx, failedPost(err), t)
+		case p.RequestID != "":
+			if err := b.h.Posted(ctx, p.RequestID, p.ChannelID, ts); err != nil {
+				b.log.ErrorContext(ctx, "record request message", "request_id", p.RequestID, "err", err)
+			}
+		}
+	}
+	// The reply goes after the post is recorded, so whoever reads it finds
+	// a request that knows its message.
+	if res.Reply != nil {
+		b.replyTo(ctx, *res.Reply, t)
+	}
+	for _, e := range res.Edits {
+		if _, _, _, err := b.api.UpdateMessageContext(ctx, e.ChannelID, e.TS, msgOptions(e.Message)...); err != nil {
+			b.log.ErrorContext(ctx, "update failed", "channel", e.ChannelID, "ts", e.TS, "err", redactURLError(err))
+		}
+	}
+	for _, e := range res.Threads {
+		opts := append(msgOptions(e.Message), slack.MsgOptionTS(e.TS))
+		if _, _, err := b.api.PostMessageContext(ctx, e.ChannelID, opts...); err != nil {
+			b.log.ErrorContext(ctx, "thread reply failed", "channel", e.ChannelID, "ts", e.TS, "err", redactURLError(err))
+		}
+	}
+}
+
+func failedPost(err error) reply.Message {
+	t := "The request could not be posted in this channel, so it was withdrawn."
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && (se.Err == "not_in_channel" || se.Err == "channel_not_found") {
+		t = "dialogbot is not in this channel, so the request could not be posted and was withdrawn. Invite the bot (/invite) and ask again."
+	}
+	return reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
+}
+
+// internalError is what a person sees when handling their command or click
+// broke inside dialogbot. It promises nothing about money: a click may have
+// broken after DialogTech answered, so it points at the request message.
+func internalError(command string) reply.Message {
+	t := "Something went wrong inside dialogbot while handling that. It has been logged. If it was about a request, check the request message before trying again."
+	if command != "" {
+		t = "Something went wrong inside dialogbot while handling " + command + ". It has been logged; try again in a moment."
+	}
+	return reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
+}
+
+// interactionTarget is where the reply to a click goes.
+func interactionTarget(cb slack.InteractionCallback) target {
+	channel := cb.Channel.ID
+	if channel == "" {
+		channel = cb.Container.ChannelID
+	}
+	return target{userID: cb.User.ID, channelID: channel, triggerID: cb.TriggerID}
+}
+
+func msgOptions(m reply.Message) []slack.MsgOption {
+	return []slack.MsgOption{slack.MsgOptionText(Text(m), false), slack.MsgOptionBlocks(Blocks(m)...)}
+}
+
+// replyTo answers the person who acted: through the slash command's
+// response_url when there is one, else as an ephemeral message, else (App
+// Home, no channel) as a direct message.
+func (b *Bot) replyTo(ctx context.Context, m reply.Message, t target) {
+	var err error
+	switch {
+	case t.responseURL != "":
+		typ := slack.ResponseTypeEphemeral
+		if m.Visibility == reply.InChannel {
+			typ = slack.ResponseTypeInChannel
+		}
+		blocks := slack.Blocks{BlockSet: Blocks(m)}
+		err = slack.PostWebhookContext(ctx, t.responseURL, &slack.WebhookMessage{Text: Text(m), Blocks: &blocks, ResponseType: typ})
+	case t.channelID != "" && t.userID != "":
+		_, err = b.api.PostEphemeralContext(ctx, t.channelID, t.userID, msgOptions(m)...)
+	case t.userID != "":
+		_, _, err = b.api.PostMessageContext(ctx, t.userID, msgOptions(m)...)
+	default:
+		return
+	}
+	if err != nil {
+		b.log.ErrorContext(ctx, "reply failed", "user_id", t.userID, "err", redactURLError(err))
+	}
+}
+
+func (b *Bot) askReason(ctx context.Context, requestID string, t target) error {
+	if t.triggerID == "" {
+		return errors.New("no trigger id")
+	}
+	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "Why? (optional)", false, false), denyActionID)
+	input.Multiline = true
+	input.MaxLength = command.MaxReason
+	in := slack.NewInputBlock(denyBlockID, slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil, input)
+	in.Optional = true
+	view := slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      denyCallbackID,
+		PrivateMetadata: requestID + "|" + t.channelID,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Deny request", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Back", false, false),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "Deny request *"+Escape(requestID)+"*? Nothing will be bought.", false, false), nil, nil),
+			in,
+		}},
+	}
+	_, err := b.api.OpenViewContext(ctx, t.triggerID, view)
+	return err
+}
+
+// redactURLError drops the URL from a *url.Error: a response_url is a
+// credential of its own, and Slack hosts do not belong in user replies.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return errors.New(ue.Op + ": " + ue.Err.Error())
+	}
+	return err
+}
+
+// envelopeSet remembers envelope ids seen recently, so an envelope Slack
+// delivers twice runs once.
+type envelopeSet struct {
+	mu    sync.Mutex
+	ttl   time.Duration
+	max   int
+	seen  map[string]time.Time
+	order []string
+}
+
+func newEnvelopeSet(max int, ttl time.Duration) *envelopeSet {
+	return &envelopeSet{ttl: ttl, max: max, seen: make(map[string]time.Time, max)}
+}
+
+// Add records id and reports whether it was new.
+func (s *envelopeSet) Add(id string, now time.Time) bool {
+	if id == "" {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at, ok := s.seen[id]; ok && now.Sub(at) < s.ttl {
+		return false
+	}
+	s.seen[id] = now
+	s.order = append(s.order, id)
+	for len(s.order) > s.max {
+		delete(s.seen, s.order[0])
+		s.order = s.order[1:]
+	}
+	return true
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/dialogbot/dialogbot/config"
+	"github.com/dialogbot/dialogbot/console"
+	"github.com/dialogbot/dialogbot/internal/app"
+)
+
+// serve runs the Slack bot until a signal; 0 on a clean stop.
+func serve(ctx context.Context, getenv func(string) (string, bool), stderr io.Writer) int {
+	cfg, ok := loadConfig(getenv, config.ModeServe, stderr)
+	if !ok {
+		return 1
+	}
+	log := newLogger(cfg, stderr, cfg.LogLevel())
+	log.Info("starting", "config", cfg)
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
+		return 1
+	}
+	defer a.Close()
+	if a.Sandbox != nil {
+		log.Warn("sandbox: DialogTech is simulated; nothing is bought")
+	}
+	if err := a.Serve(ctx); err != nil {
+		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// runConsole runs the terminal front end on stdin/stdout.
+func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, ok := loadConfig(getenv, config.ModeConsole, stderr)
+	if !ok {
+		return 1
+	}
+	// In a terminal session, logs below warnings would drown the replies.
+	log := newLogger(cfg, stderr, max(cfg.LogLevel(), slog.LevelWarn))
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
+		return 1
+	}
+	defer a.Close()
+	banner := "dialogbot console: talking to DialogTech for real; purchases spend money."
+	if a.Sandbox != nil {
+		banner = "sandbox: nothing is bought. DialogTech is simulated and its state is kept in " + cfg.DatabaseURL + "."
+	}
+	user := "U0CONSOLE"
+	if len(cfg.Approvers) > 0 {
+		user = "U0REQUESTER"
+	}
+	if err := console.Run(ctx, a.Handler, stdin, stdout, console.Options{UserID: user, ChannelID: "C0CONSOLE", Banner: banner}); err != nil {
+		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
+		return 1
+	}
+	return 0
+}
+
+// newLogger logs JSON when stderr is not a terminal (LOG_FORMAT decides
+// otherwise), through a handler that scrubs every secret.
+func newLogger(cfg *config.Config, w io.Writer, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	if cfg.LogJSON(isTerminal(w)) {
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(app.NewRedactingHandler(h, cfg.Secrets()))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,220 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dialogbot/dialogbot/dialog"
+	"github.com/dialogbot/dialogbot/reply"
+	"github.com/dialogbot/dialogbot/store"
+)
+
+// MaxReason is the longest deny reason kept.
+const MaxReason = 500
+
+// Act runs a button press. Like Handle, every failure becomes a reply.
+func (h *Handler) Act(ctx context.Context, a Action) Result {
+	start := h.now()
+	res, err := h.act(ctx, a)
+	outcome := "ok"
+	if err != nil {
+		outcome = errorKind(err)
+		res = Result{Reply: h.errorReply(ctx, err)}
+	}
+	d := h.now().Sub(start)
+	h.log.InfoContext(ctx, "action", "action", a.ActionID, "request_id", a.Value, "user_id", a.UserID, "outcome", outcome, "duration", d)
+	h.observed("action", a.ActionID, outcome, d)
+	return res
+}
+
+func (h *Handler) act(ctx context.Context, a Action) (Result, error) {
+	id := a.Value
+	if len(id) > 64 {
+		return Result{}, &UsageError{Problem: "That button is not one of dialogbot's"}
+	}
+	switch a.ActionID {
+	case ActionApprove:
+		r, err := h.approvals.Approve(ctx, id, a.UserID)
+		if err != nil {
+			return Result{}, err
+		}
+		return h.decided(onMessage(r, a), ""), nil
+	case ActionDeny:
+		if err := h.mayDeny(ctx, id, a.UserID); err != nil {
+			return Result{}, err
+		}
+		return Result{AskReason: id}, nil
+	case ActionCancel:
+		r, err := h.approvals.Cancel(ctx, id, a.UserID)
+		if err != nil {
+			return Result{}, err
+		}
+		return h.decided(onMessage(r, a), "Cancelled "+r.ID+"."), nil
+	case ActionSnooze:
+		if h.alerts == nil {
+			return Result{}, &UsageError{Problem: "Alerts are off"}
+		}
+		key, dur, ok := strings.Cut(a.Value, "|")
+		d, err := time.ParseDuration(dur)
+		if !ok || err != nil || d <= 0 || d > 30*24*time.Hour {
+			return Result{}, &UsageError{Problem: "That snooze button is not one of dialogbot's"}
+		}
+		m, err := h.alerts.Snooze(ctx, key, a.UserID, d)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Reply: &m}, nil
+	case ActionRequestMore:
+		return h.requestMore(ctx, a)
+	}
+	return Result{}, &UsageError{Problem: "That button is not one of dialogbot's"}
+}
+
+// onMessage fills in where the request message is from the button press,
+// for a press that came before the transport recorded it.
+func onMessage(r *store.Request, a Action) *store.Request {
+	if r.MessageTS == "" && a.MessageTS != "" && a.ChannelID == r.ChannelID {
+		c := *r
+		c.MessageTS = a.MessageTS
+		return &c
+	}
+	return r
+}
+
+// mayDeny checks, before asking for a reason, that the person could deny.
+func (h *Handler) mayDeny(ctx context.Context, id, user string) error {
+	if len(h.approvals.Policy().Approvers) == 0 {
+		return errNoApprovers
+	}
+	if !h.approvals.IsApprover(user) {
+		return &UsageError{Problem: "Only approvers can deny requests; nothing was changed"}
+	}
+	r, err := h.approvals.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r.State != store.StatePending {
+		return &UsageError{Problem: decidedText(r)}
+	}
+	return nil
+}
+
+// Deny refuses a request with an optional reason (after AskReason).
+func (h *Handler) Deny(ctx context.Context, id, user, reason string) Result {
+	reason = strings.TrimSpace(reply.Clean(reason))
+	if len(reason) > MaxReason {
+		reason = reason[:MaxReason] + "…"
+	}
+	start := h.now()
+	r, err := h.approvals.Deny(ctx, id, user, reason)
+	d := h.now().Sub(start)
+	h.log.InfoContext(ctx, "deny", "request_id", id, "user_id", user, "outcome", outcomeOf(err), "duration", d)
+	h.observed("action", ActionDenySubmit, outcomeOf(err), d)
+	if err != nil {
+		return Result{Reply: h.errorReply(ctx, err)}
+	}
+	return h.decided(r, "Denied "+r.ID+".")
+}
+
+func outcomeOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return errorKind(err)
+}
+
+// decided is the result of a decision: the request message updated in
+// place, the requester told in its thread, and a line to the decider.
+func (h *Handler) decided(r *store.Request, ack string) Result {
+	res := Result{}
+	if r.MessageTS != "" {
+		res.Edits = []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r)}}
+		res.Threads = []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: notice(r)}}
+	}
+	if ack == "" {
+		title, _ := outcomeLines(r)
+		ack = fmt.Sprintf("%s: %s.", title, r.Summary)
+	}
+	res.Reply = &reply.Message{Text: ack, Blocks: []reply.Block{reply.Section{Text: ack}}}
+	return res
+}
+
+// Expired is the result of a sweep: the messages of requests that expired
+// or whose call was interrupted.
+func (h *Handler) Expired(reqs []*store.Request) Result {
+	var res Result
+	for _, r := range reqs {
+		if r.MessageTS == "" {
+			continue
+		}
+		res.Edits = append(res.Edits, Edit{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r)})
+		res.Threads = append(res.Threads, Edit{ChannelID: r.ChannelID, TS: r.MessageTS, Message: notice(r)})
+	}
+	return res
+}
+
+// requestMore opens a purchase request from an alert's button, for the
+// quantity that brings the add-on back under its threshold.
+func (h *Handler) requestMore(ctx context.Context, a Action) (Result, error) {
+	itemStr, qtyStr, _ := strings.Cut(a.Value, "|")
+	item, ok := wholeNumber(itemStr, 1, 1<<30)
+	if !ok {
+		return Result{}, &UsageError{Problem: "That button is not one of dialogbot's"}
+	}
+	qty, _ := wholeNumber(qtyStr, 1, 1<<30)
+	if len(h.approvals.Policy().Approvers) == 0 {
+		return Result{}, errNoApprovers
+	}
+	addOns, err := h.account.ListAddOns(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	ao, ok := findAddOn(addOns, item)
+	if !ok {
+		return Result{}, &UsageError{Problem: fmt.Sprintf("DialogTech no longer lists add-on %d", item)}
+	}
+	if qty == 0 && h.alerts != nil {
+		qty = h.alerts.Suggest(ao)
+	}
+	if qty <= 0 {
+		qty = 1
+	}
+	if ao.MaxQtyPurchase > 0 && qty > ao.MaxQtyPurchase {
+		qty = ao.MaxQtyPurchase
+	}
+	p := dialog.PurchaseRequest{ItemID: item, Qty: qty}
+	if err := p.Validate(); err != nil {
+		return Result{}, err
+	}
+	summary := fmt.Sprintf("buy %d × %s (item %d)", qty, ao.Name, item)
+	inv := Invocation{Command: "/addons", Text: "buy " + strconv.Itoa(item) + " " + strconv.Itoa(qty), UserID: a.UserID, ChannelID: a.ChannelID}
+	return h.openRequest(ctx, inv, store.KindPurchase, p, summary, &ao, priceText(ao, qty))
+}
+
+var _ = errors.New
+
+// Sweep closes requests that expired or whose call was interrupted, and
+// returns the updates of their messages.
+func (h *Handler) Sweep(ctx context.Context) Result {
+	changed, err := h.approvals.Sweep(ctx)
+	if err != nil {
+		h.log.ErrorContext(ctx, "sweep failed", "err", err)
+	}
+	return h.Expired(changed)
+}
+
+// Withdraw cancels a request whose message could not be posted: nobody
+// could decide on it.
+func (h *Handler) Withdraw(ctx context.Context, requestID string) {
+	r, err := h.approvals.Get(ctx, requestID)
+	if err != nil {
+		return
+	}
+	if _, err := h.approvals.Cancel(ctx, requestID, r.RequesterID); err != nil {
+		h.log.ErrorContext(ctx, "withdraw failed", "request_id", requestID, "err", err)
+	}
+}

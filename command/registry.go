@@ -1,0 +1,344 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/dialogbot/dialogbot/dialog"
+	"github.com/dialogbot/dialogbot/reply"
+	"github.com/dialogbot/dialogbot/store"
+)
+
+// Command is one entry of the registry: a slash command and a verb, with
+// what help shows about it.
+type Command struct {
+	Slash       string // "/addons"
+	Verb        string // "buy"; "" for the bare command
+	Default     bool   // runs when no verb matches (e.g. bare /addons)
+	Usage       string
+	Description string
+	Examples    []string
+	// Hint is the slash command's usage hint in the Slack app manifest.
+	Hint string
+	Run  func(ctx context.Context, inv Invocation, args []string) (Result, error)
+}
+
+// Name is "/addons buy" or "/addons".
+func (c *Command) Name() string {
+	if c.Verb == "" {
+		return c.Slash
+	}
+	return c.Slash + " " + c.Verb
+}
+
+// SlashCommands lists each slash command once with its description and
+// usage hint, for the app manifest.
+func (h *Handler) SlashCommands() []Command {
+	var out []Command
+	seen := map[string]bool{}
+	for _, c := range h.commands {
+		if seen[c.Slash] {
+			continue
+		}
+		seen[c.Slash] = true
+		out = append(out, *c)
+	}
+	return out
+}
+
+func (h *Handler) registry() []*Command {
+	return []*Command{
+		{Slash: "/addons", Verb: "list", Default: true, Usage: UsageList, Hint: "[list | buy <item_id> <qty> [receipt] | pending | audit | help]",
+			Description: "Every add-on of the account, fullest first, with how much is in use.",
+			Examples:    []string{"/addons"}, Run: h.runList},
+		{Slash: "/addons", Verb: "buy", Usage: UsageBuy,
+			Description: "Ask for approval to buy more of an add-on. `receipt` emails a receipt to the billing address.",
+			Examples:    []string{"/addons buy 6 2", "/addons buy 9 5 receipt"}, Run: h.runBuy},
+		{Slash: "/addons", Verb: "pending", Usage: UsagePend,
+			Description: "Requests waiting for a decision.", Examples: []string{"/addons pending"}, Run: h.runPending},
+		{Slash: "/addons", Verb: "cancel", Usage: UsageCancel,
+			Description: "Withdraw a request you made that is still waiting.", Examples: []string{"/addons cancel R7K2M9QX4A"}, Run: h.runCancel},
+		{Slash: "/addons", Verb: "audit", Usage: UsageAudit,
+			Description: "The last 20 entries of the audit log (approvers only).", Examples: []string{"/addons audit"}, Run: h.runAudit},
+		{Slash: "/numbers", Verb: "order", Usage: UsageOrder, Hint: "order <search> <quantity> [--type T] [--partial] [--cleansed] [--distance N] [--sms] [--slots] [--overlay]",
+			Description: "Ask for approval to order tracking numbers (all or nothing unless --partial).",
+			Examples:    []string{"/numbers order 312 5", "/numbers order 312555 2 --overlay", "/numbers order 3 --type tollfree"}, Run: h.runOrder},
+		{Slash: "/call", Verb: "vr", Usage: UsageCall, Hint: "vr <menu_id> <phone>",
+			Description: "Ring a phone into a Virtual Receptionist menu.",
+			Examples:    []string{"/call vr 55443322 3125550100"}, Run: h.runCall},
+	}
+}
+
+func (h *Handler) helpCommand(cmds []*Command) *Command {
+	return &Command{Slash: cmds[0].Slash, Verb: "help", Run: func(context.Context, Invocation, []string) (Result, error) {
+		m := HelpMessage(cmds)
+		return Result{Reply: &m}, nil
+	}}
+}
+
+// Help lists every command of the registry.
+func (h *Handler) Help() reply.Message { return HelpMessage(h.commands) }
+
+// HelpMessage describes cmds: usage, what it does, examples.
+func HelpMessage(cmds []*Command) reply.Message {
+	m := reply.Message{Text: "dialogbot commands"}
+	for _, c := range cmds {
+		text := c.Description
+		if len(c.Examples) > 0 {
+			text += "\nExample: " + strings.Join(c.Examples, "   ")
+		}
+		m.Blocks = append(m.Blocks, reply.Fields{Fields: []reply.Field{{Label: c.Usage, Value: text}}})
+	}
+	return m
+}
+
+func (h *Handler) runList(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	if len(args) > 0 {
+		return Result{}, usageErr(UsageList, "Unknown /addons subcommand %s", quote(args[0]))
+	}
+	addOns, err := h.account.ListAddOns(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	var forecasts map[int]string
+	if h.alerts != nil {
+		forecasts = h.alerts.Forecasts(ctx, addOns)
+	}
+	m := AddOnsMessage(addOns, forecasts)
+	return Result{Reply: &m}, nil
+}
+
+// SortFullest orders add-ons fullest first (by share in use, then by
+// amount in use, then by item id).
+func SortFullest(addOns []dialog.AddOn) []dialog.AddOn {
+	out := slices.Clone(addOns)
+	sort.SliceStable(out, func(i, j int) bool {
+		ui, uj := out[i].Usage(), out[j].Usage()
+		if ui != uj {
+			return ui > uj
+		}
+		if out[i].InUse != out[j].InUse {
+			return out[i].InUse > out[j].InUse
+		}
+		return out[i].ItemID < out[j].ItemID
+	})
+	return out
+}
+
+// AddOnsMessage renders the add-on list: name, item_id, in_use/total_qty, a
+// usage bar and the capacity left, fullest first.
+func AddOnsMessage(addOns []dialog.AddOn, forecasts map[int]string) reply.Message {
+	m := reply.Message{Text: fmt.Sprintf("%d add-ons", len(addOns))}
+	m.Blocks = append(m.Blocks, reply.Header{Text: "Add-ons, fullest first"})
+	for _, a := range SortFullest(addOns) {
+		note := fmt.Sprintf("item_id %d · buy up to %d at a time", a.ItemID, a.MaxQtyPurchase)
+		if f := forecasts[a.ItemID]; f != "" {
+			note += " · " + f
+		}
+		m.Blocks = append(m.Blocks, reply.Usage{Label: a.Name, InUse: a.InUse, Total: a.TotalQty, Note: note})
+	}
+	if len(addOns) == 0 {
+		m.Blocks = append(m.Blocks, reply.Section{Text: "DialogTech lists no add-ons for this account."})
+	}
+	m.Blocks = append(m.Blocks, reply.Context{Text: "Buy more: " + UsageBuy})
+	return m
+}
+
+func (h *Handler) runBuy(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	p, err := ParseBuy(args)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(h.approvals.Policy().Approvers) == 0 {
+		return Result{}, errNoApprovers
+	}
+	addOns, err := h.account.ListAddOns(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	a, ok := findAddOn(addOns, p.ItemID)
+	if !ok {
+		return Result{}, usageErr(UsageBuy, "There is no add-on with item_id %d; `/addons` lists them", p.ItemID)
+	}
+	if a.MaxQtyPurchase > 0 && p.Qty > a.MaxQtyPurchase {
+		return Result{}, usageErr(UsageBuy, "%s can be bought at most %d at a time (asked %d)", a.Name, a.MaxQtyPurchase, p.Qty)
+	}
+	if err := p.Validate(); err != nil {
+		return Result{}, err
+	}
+	summary := fmt.Sprintf("buy %d × %s (item %d)", p.Qty, a.Name, a.ItemID)
+	if p.SendReceipt {
+		summary += ", receipt by email"
+	}
+	return h.openRequest(ctx, inv, store.KindPurchase, p, summary, &a, priceText(a, p.Qty))
+}
+
+func (h *Handler) runOrder(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	o, err := ParseOrder(args)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(h.approvals.Policy().Approvers) == 0 {
+		return Result{}, errNoApprovers
+	}
+	summary := orderSummary(o)
+	// The slots these numbers use, for the approver; an order never waits
+	// on this read.
+	var slot *dialog.AddOn
+	if addOns, err := h.account.ListAddOns(ctx); err == nil {
+		if a, ok := findAddOn(addOns, SlotItem(o.Type)); ok {
+			slot = &a
+		}
+	}
+	return h.openRequest(ctx, inv, store.KindOrder, o, summary, slot, "")
+}
+
+var errNoApprovers = &UsageError{Problem: "No approvers are configured (APPROVERS is empty), so nobody could approve this; ask whoever runs dialogbot to set APPROVERS"}
+
+// SlotItem is the add-on whose capacity numbers of type t use.
+func SlotItem(t dialog.NumberType) int {
+	switch t {
+	case dialog.TollFree:
+		return 3
+	case dialog.True800:
+		return 18
+	case dialog.CanadianLocal:
+		return 17
+	}
+	return 6
+}
+
+func orderSummary(o dialog.OrderRequest) string {
+	kind := strings.ReplaceAll(string(o.Type), "_", " ")
+	s := fmt.Sprintf("order %d %s number", o.Quantity, kind)
+	if o.Quantity != 1 {
+		s += "s"
+	}
+	if o.Search != "" {
+		s += " in " + o.Search
+	}
+	var opts []string
+	if o.AllOrNothing {
+		opts = append(opts, "all or nothing")
+	} else {
+		opts = append(opts, "partial fill allowed")
+	}
+	if o.CleansedOnly {
+		opts = append(opts, "cleansed only")
+	}
+	if o.Distance > 0 {
+		opts = append(opts, fmt.Sprintf("within %d miles", o.Distance))
+	}
+	if o.SMSSupported {
+		opts = append(opts, "SMS capable")
+	}
+	if o.OrderSlot {
+		opts = append(opts, "buy a slot per number")
+	}
+	if o.AllowOverlay {
+		opts = append(opts, "overlay allowed")
+	}
+	return s + " (" + strings.Join(opts, ", ") + ")"
+}
+
+func priceText(a dialog.AddOn, qty int) string {
+	if a.PurchasePrice.IsZero() && a.PurchasePrice.String() == "0" && a.NonRecurringCharge.IsZero() {
+		return fmt.Sprintf("$0.00 (%d × $%s)", qty, a.PurchasePrice.StringFixed(2))
+	}
+	total := a.PurchasePrice.Mul(decimalFromInt(qty))
+	return fmt.Sprintf("$%s (%d × $%s, pro-rated by DialogTech)", total.StringFixed(2), qty, a.PurchasePrice.StringFixed(2))
+}
+
+func findAddOn(addOns []dialog.AddOn, id int) (dialog.AddOn, bool) {
+	for _, a := range addOns {
+		if a.ItemID == id {
+			return a, true
+		}
+	}
+	return dialog.AddOn{}, false
+}
+
+func (h *Handler) openRequest(ctx context.Context, inv Invocation, kind store.Kind, params any, summary string, usage *dialog.AddOn, price string) (Result, error) {
+	r, err := h.approvals.Open(ctx, kind, params, summary, inv.UserID, inv.ChannelID)
+	if err != nil {
+		return Result{}, err
+	}
+	msg := RequestMessage(r, usage, price, h.approvals.Policy().Approvers)
+	ack := reply.Message{Text: "Asked for approval: " + summary}
+	ack.Blocks = []reply.Block{reply.Section{Text: fmt.Sprintf("Asked for approval: %s. Request %s; an approver decides in the channel. Nothing is bought until then.", summary, r.ID)}}
+	return Result{Reply: &ack, Post: &Post{ChannelID: inv.ChannelID, Message: msg, RequestID: r.ID}}, nil
+}
+
+func (h *Handler) runPending(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	reqs, err := h.approvals.Pending(ctx, maxPendingListed)
+	if err != nil {
+		return Result{}, err
+	}
+	m := reply.Message{Text: fmt.Sprintf("%d pending requests", len(reqs))}
+	if len(reqs) == 0 {
+		m.Blocks = []reply.Block{reply.Section{Text: "No requests are waiting for a decision."}}
+	}
+	for _, r := range reqs {
+		m.Blocks = append(m.Blocks, reply.Fields{Fields: []reply.Field{
+			{Label: r.ID, Value: r.Summary},
+			{Label: "Requested by", Value: reply.Mention(r.RequesterID) + " at " + stamp(r.CreatedAt)},
+		}})
+	}
+	return Result{Reply: &m}, nil
+}
+
+func (h *Handler) runCancel(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	if len(args) != 1 {
+		return Result{}, usageErr(UsageCancel, "Give the id of the request to cancel")
+	}
+	r, err := h.approvals.Cancel(ctx, strings.ToUpper(args[0]), inv.UserID)
+	if err != nil {
+		return Result{}, err
+	}
+	return h.decided(r, "Cancelled "+r.ID+"."), nil
+}
+
+func (h *Handler) runAudit(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	if !h.approvals.IsApprover(inv.UserID) {
+		return Result{}, &UsageError{Problem: "The audit log is for approvers only"}
+	}
+	entries, err := h.approvals.Audit(ctx, maxAuditEntries)
+	if err != nil {
+		return Result{}, err
+	}
+	m := reply.Message{Text: fmt.Sprintf("Last %d audit entries", len(entries))}
+	m.Blocks = append(m.Blocks, reply.Header{Text: "Audit log, newest first"})
+	var lines []string
+	for _, e := range entries {
+		who := e.Actor
+		if who != "system" {
+			who = reply.Mention(who)
+		}
+		line := fmt.Sprintf("%s  %s  %s  %s", stamp(e.At), firstNonEmpty(e.RequestID, "-"), who, e.Event)
+		if e.Detail != "" {
+			line += ": " + e.Detail
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		lines = []string{"The audit log is empty."}
+	}
+	m.Blocks = append(m.Blocks, reply.Section{Text: strings.Join(lines, "\n")})
+	return Result{Reply: &m}, nil
+}
+
+func (h *Handler) runCall(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	menu, phone, err := ParseCall(args)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := h.account.CallVR(ctx, menu, phone); err != nil {
+		return Result{}, err
+	}
+	t := fmt.Sprintf("Calling %s into Virtual Receptionist %s: DialogTech says the call is connected.", phone, menu)
+	m := reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
+	return Result{Reply: &m}, nil
+}

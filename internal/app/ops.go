@@ -1,0 +1,200 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/dialogbot/dialogbot/alerts"
+	"github.com/dialogbot/dialogbot/approval"
+	"github.com/dialogbot/dialogbot/bot"
+	"github.com/dialogbot/dialogbot/command"
+	"github.com/dialogbot/dialogbot/config"
+	"github.com/dialogbot/dialogbot/metrics"
+	"github.com/dialogbot/dialogbot/store"
+)
+
+// opsShutdownTimeout bounds how long a scrape in flight may delay the exit.
+const opsShutdownTimeout = 5 * time.Second
+
+// RunOption configures RunServe.
+type RunOption func(*runOptions)
+
+type runOptions struct {
+	listener   net.Listener
+	maxSilence time.Duration
+}
+
+// WithOpsListener serves /healthz, /readyz and /metrics on ln instead of
+// listening on HTTP_ADDR (tests pass a listener on a free port).
+func WithOpsListener(ln net.Listener) RunOption {
+	return func(o *runOptions) { o.listener = ln }
+}
+
+// WithMaxSilence sets how long Slack may send nothing before /readyz fails
+// (metrics.DefaultMaxSilence otherwise).
+func WithMaxSilence(d time.Duration) RunOption {
+	return func(o *runOptions) { o.maxSilence = d }
+}
+
+// RunServe is `dialogbot serve`: it opens the store, builds the App with
+// its metrics, serves /healthz, /readyz and /metrics on HTTP_ADDR (unless
+// it is empty), and runs the Slack bot until ctx ends. Then the bot drains
+// its work and the HTTP server stops. Errors name the setting at fault and
+// may carry a secret from a driver: print them through Redact.
+func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...RunOption) error {
+	var ro runOptions
+	for _, o := range opts {
+		o(&ro)
+	}
+	m := metrics.New(metrics.Known{Commands: commandNames(), Actions: actionIDs(), StoreOps: storeOps})
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer st.Close()
+	observed := observeStore(st, m.StoreError)
+
+	a, err := New(ctx, cfg, log, WithStore(observed), WithHooks(Hooks{DialogTech: m.DialogTechCall}))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	a.Instrument(m)
+	if a.Sandbox != nil {
+		log.Warn("sandbox: DialogTech is simulated; nothing is bought")
+	}
+
+	ready := &metrics.Readiness{Store: observed, MaxSilence: ro.maxSilence, Log: log}
+	stopReady := context.AfterFunc(ctx, ready.Stopping)
+	defer stopReady()
+	ln := ro.listener
+	if ln == nil && cfg.HTTPAddr != "" {
+		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("HTTP_ADDR: %w", err)
+		}
+	}
+	if ln != nil {
+		srv := metrics.Serve(ln, metrics.Handler(m, ready), log)
+		log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opsShutdownTimeout)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				log.Warn("ops http server: shutdown", "err", err)
+			}
+		}()
+	}
+	return a.Serve(ctx, OpsServeOptions(m, ready)...)
+}
+
+// OpsServeOptions connects the Slack transport to the metrics and to
+// readiness.
+func OpsServeOptions(m *metrics.Metrics, ready *metrics.Readiness) []ServeOption {
+	return []ServeOption{
+		WithBotOptions(bot.WithObserver(m)),
+		OnBot(func(b *bot.Bot) { ready.SetSocket(b) }),
+	}
+}
+
+// Instrument connects the parts New built to m: approval transitions,
+// commands and actions, alert notices. (DialogTech calls are connected
+// through Hooks, as the client is built with its observer.) Call it before
+// Serve, while nothing uses the parts.
+func (a *App) Instrument(m *metrics.Metrics) {
+	approval.WithTransitionObserver(m.Transition)(a.Approvals)
+	command.WithObserver(m.Handled)(a.Handler)
+	if a.Alerts != nil {
+		alerts.WithPostObserver(m.AlertPosted)(a.Alerts)
+	}
+}
+
+// commandNames is every name the command layer reports for a command of
+// its own: the registry's, "help" under each slash command, and the bare
+// slash command when no verb of it matched.
+func commandNames() []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, c := range command.New(nil, nil).Commands() {
+		names = append(names, c.Name())
+		if !seen[c.Slash] {
+			seen[c.Slash] = true
+			names = append(names, c.Slash, c.Slash+" help")
+		}
+	}
+	return names
+}
+
+func actionIDs() []string {
+	return []string{command.ActionApprove, command.ActionDeny, command.ActionCancel,
+		command.ActionRequestMore, command.ActionSnooze, command.ActionDenySubmit}
+}
+
+// storeOps are the store calls whose errors are counted.
+var storeOps = []string{"ping", "create_request", "get_request", "set_message", "transition",
+	"list_requests", "pending_expired", "append_audit", "claim_notification", "put_alert_state"}
+
+// observedStore counts failed store calls. Conflicts, misses and
+// duplicates are answers, not failures: they are how exactly-once works.
+type observedStore struct {
+	store.Store
+	failed func(op string)
+}
+
+func observeStore(st store.Store, failed func(op string)) store.Store {
+	return &observedStore{Store: st, failed: failed}
+}
+
+func (s *observedStore) check(op string, err error) error {
+	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrDuplicate) {
+		s.failed(op)
+	}
+	return err
+}
+
+func (s *observedStore) Ping(ctx context.Context) error {
+	return s.check("ping", s.Store.Ping(ctx))
+}
+
+func (s *observedStore) CreateRequest(ctx context.Context, r *store.Request) error {
+	return s.check("create_request", s.Store.CreateRequest(ctx, r))
+}
+
+func (s *observedStore) GetRequest(ctx context.Context, id string) (*store.Request, error) {
+	r, err := s.Store.GetRequest(ctx, id)
+	return r, s.check("get_request", err)
+}
+
+func (s *observedStore) SetMessage(ctx context.Context, id, channelID, ts string) error {
+	return s.check("set_message", s.Store.SetMessage(ctx, id, channelID, ts))
+}
+
+func (s *observedStore) Transition(ctx context.Context, id string, from, to store.State, t store.Transition) (*store.Request, error) {
+	r, err := s.Store.Transition(ctx, id, from, to, t)
+	return r, s.check("transition", err)
+}
+
+func (s *observedStore) ListRequests(ctx context.Context, state store.State, limit int) ([]*store.Request, error) {
+	rs, err := s.Store.ListRequests(ctx, state, limit)
+	return rs, s.check("list_requests", err)
+}
+
+func (s *observedStore) PendingExpiredBefore(ctx context.Context, now time.Time) ([]*store.Request, error) {
+	rs, err := s.Store.PendingExpiredBefore(ctx, now)
+	return rs, s.check("pending_expired", err)
+}
+
+func (s *observedStore) AppendAudit(ctx context.Context, e store.AuditEntry) error {
+	return s.check("append_audit", s.Store.AppendAudit(ctx, e))
+}
+
+func (s *observedStore) ClaimNotification(ctx context.Context, key string, episode int64, state string, at time.Time) error {
+	return s.check("claim_notification", s.Store.ClaimNotification(ctx, key, episode, state, at))
+}
+
+func (s *observedStore) PutAlertState(ctx context.Context, st *store.AlertState, prev time.Time) error {
+	return s.check("put_alert_state", s.Store.PutAlertState(ctx, st, prev))
+}

@@ -1,0 +1,385 @@
+package replicatest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dialogbot/dialogbot/dialog/dialogsim"
+	"github.com/dialogbot/dialogbot/internal/slacktest"
+	"github.com/dialogbot/dialogbot/store"
+)
+
+const (
+	postgresEnv = "DIALOGBOT_TEST_POSTGRES_URL"
+
+	// Secrets the replicas are given; none may show in their output.
+	botToken = "xoxb-5151-6262-REPLICABOT"
+	appToken = "xapp-1-A515-7373-REPLICAAPP"
+	dtAccess = "AK-replicas"
+	dtSecret = "s3cr3t-REPLICA-DT-4417"
+
+	requestChannel = "C0ORDERS"
+	alertChannel   = "C0ALERTS"
+	requester      = "U0REQUEST"
+	approverA      = "U0APPROVA"
+	approverB      = "U0APPROVB"
+)
+
+// binDir holds the dialogbot binary, built once for the whole run.
+var (
+	binDir    string
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// postgresURL is the server the tests use; they skip without one.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv(postgresEnv)
+	if u == "" {
+		t.Skipf("set %s to run the replica tests, e.g. %s='postgres://postgres@127.0.0.1:5432/test?sslmode=disable'",
+			postgresEnv, postgresEnv)
+	}
+	return u
+}
+
+// dialogbotBinary builds cmd/dialogbot once, with the race detector when
+// the tests have it. `go test` puts its own go first on PATH.
+func dialogbotBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("find the go command: %w", err)
+			return
+		}
+		if binDir, err = os.MkdirTemp("", "replicatest"); err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(binDir, "dialogbot")
+		args := []string{"build", "-o", binary}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, gobin, append(args, "github.com/dialogbot/dialogbot/cmd/dialogbot")...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// withParam returns rawURL with query parameter key set to value; pgx sends
+// parameters it does not know to the server as session settings.
+func withParam(t *testing.T, rawURL, key, value string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("parse %s: %v", postgresEnv, err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func connect(t *testing.T, rawURL string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(t.Context(), rawURL)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// newSchema creates an empty schema for one test, dropped when it ends, and
+// returns a URL whose sessions work in it.
+func newSchema(t *testing.T) string {
+	t.Helper()
+	base := postgresURL(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "dbr_" + hex.EncodeToString(b)
+	admin := connect(t, base)
+	if _, err := admin.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withParam(t, base, "search_path", schema)
+}
+
+// syncBuffer collects a process's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// replica is one `dialogbot serve` process.
+type replica struct {
+	name   string
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{} // closed when the process has exited
+	err    error         // Wait's result, once done
+	killed bool
+}
+
+func (r *replica) pid() int { return r.cmd.Process.Pid }
+
+func (r *replica) exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill ends the process at once, as a crash or an OOM kill would.
+func (r *replica) kill(t *testing.T) {
+	t.Helper()
+	r.killed = true
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %s: %v", r.name, err)
+	}
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not die", r.name)
+	}
+}
+
+// cluster is the world the replicas run in: one Slack, one DialogTech, one
+// database schema.
+type cluster struct {
+	t        *testing.T
+	slack    *slacktest.Server
+	sim      *dialogsim.Sim
+	simURL   string
+	dbURL    string
+	db       *pgx.Conn // the test's own session in the schema
+	store    store.Store
+	replicas []*replica
+}
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	c := &cluster{t: t}
+	c.dbURL = newSchema(t)
+	c.slack = slacktest.NewServer(t, slacktest.WithTokens(botToken, appToken), slacktest.WithPingInterval(time.Second))
+	c.sim = dialogsim.New(dialogsim.WithCredentials(dtAccess, dtSecret), dialogsim.WithSeed(11), dialogsim.WithInventory(200))
+	srv := httptest.NewServer(c.sim)
+	t.Cleanup(srv.Close)
+	c.simURL = srv.URL + "/ibp_api.php"
+	c.db = connect(t, c.dbURL)
+	return c
+}
+
+// openStore opens the replicas' store for the test's checks, once they
+// have created the schema.
+func (c *cluster) openStore() store.Store {
+	c.t.Helper()
+	if c.store == nil {
+		st, err := store.Open(c.t.Context(), c.dbURL)
+		if err != nil {
+			c.t.Fatalf("open store: %v", err)
+		}
+		c.t.Cleanup(func() { st.Close() })
+		c.store = st
+	}
+	return c.store
+}
+
+// start runs n replicas with the settings every test shares plus extra
+// (KEY=value), and waits until each has its Socket Mode connection.
+func (c *cluster) start(n int, extra ...string) {
+	c.t.Helper()
+	bin := dialogbotBinary(c.t)
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"SLACK_BOT_TOKEN=" + botToken,
+		"SLACK_APP_TOKEN=" + appToken,
+		"SLACK_API_URL=" + c.slack.APIURL(),
+		"DIALOGTECH_ACCESS_KEY=" + dtAccess,
+		"DIALOGTECH_SECRET_ACCESS_KEY=" + dtSecret,
+		"DIALOGTECH_BASE_URL=" + c.simURL,
+		"DATABASE_URL=" + c.dbURL,
+		"APPROVERS=" + approverA + "," + approverB,
+		"HTTP_ADDR=",
+		"LOG_LEVEL=debug",
+		"LOG_FORMAT=json",
+	}
+	env = append(env, extra...)
+	for range n {
+		r := &replica{name: fmt.Sprintf("replica %d", len(c.replicas)+1), stderr: &syncBuffer{}, done: make(chan struct{})}
+		r.cmd = exec.Command(bin, "serve")
+		r.cmd.Env = env
+		r.cmd.Stdout = r.stderr
+		r.cmd.Stderr = r.stderr
+		if err := r.cmd.Start(); err != nil {
+			c.t.Fatalf("start %s: %v", r.name, err)
+		}
+		go func() {
+			r.err = r.cmd.Wait()
+			close(r.done)
+		}()
+		c.replicas = append(c.replicas, r)
+		c.t.Cleanup(func() { c.stop(r) })
+	}
+	ctx, cancel := context.WithTimeout(c.t.Context(), 60*time.Second)
+	defer cancel()
+	if err := c.slack.WaitConnections(ctx, len(c.live())); err != nil {
+		for _, r := range c.replicas {
+			c.t.Logf("%s output:\n%s", r.name, r.stderr.String())
+		}
+		c.t.Fatalf("replicas did not connect: %v", err)
+	}
+}
+
+func (c *cluster) live() []*replica {
+	var out []*replica
+	for _, r := range c.replicas {
+		if !r.killed {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// stop ends r as a service manager would, with SIGTERM, and expects a
+// clean exit. Whatever happened, r's output must not hold a secret; when
+// the test failed, it is shown.
+func (c *cluster) stop(r *replica) {
+	t := c.t
+	if !r.exited() {
+		if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Errorf("SIGTERM %s: %v", r.name, err)
+		}
+		select {
+		case <-r.done:
+		case <-time.After(30 * time.Second):
+			r.cmd.Process.Kill()
+			<-r.done
+			t.Errorf("%s did not stop within 30s of SIGTERM", r.name)
+		}
+		if r.err != nil {
+			t.Errorf("%s exited with %v after SIGTERM, want status 0", r.name, r.err)
+		}
+	} else if !r.killed {
+		t.Errorf("%s exited before the test stopped it: %v", r.name, r.err)
+	}
+	out := r.stderr.String()
+	for _, secret := range []string{botToken, appToken, dtSecret} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s's output contains a secret (%.8s...)", r.name, secret)
+		}
+	}
+	if t.Failed() {
+		t.Logf("%s (pid %d) output:\n%s", r.name, r.pid(), out)
+	}
+}
+
+// byPID finds the replica with a process id.
+func (c *cluster) byPID(pid int) *replica {
+	for _, r := range c.replicas {
+		if r.pid() == pid {
+			return r
+		}
+	}
+	return nil
+}
+
+// ctx is a context for one wait of the test.
+func (c *cluster) ctx(d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(c.t.Context(), d)
+	c.t.Cleanup(cancel)
+	return ctx
+}
+
+// leaseHolder returns the process that holds the alert schedule, waiting
+// up to d for one to take it.
+func (c *cluster) leaseHolder(d time.Duration) *replica {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var holder string
+		err := c.db.QueryRow(c.t.Context(), `SELECT holder FROM leases WHERE name = 'alerts.schedule'`).Scan(&holder)
+		switch {
+		case err == nil:
+			// The holder is host/pid/random.
+			parts := strings.Split(holder, "/")
+			pid, perr := strconv.Atoi(parts[max(len(parts)-2, 0)])
+			r := c.byPID(pid)
+			if perr != nil || r == nil {
+				c.t.Fatalf("lease holder %q is none of the replicas", holder)
+			}
+			return r
+		case !errors.Is(err, pgx.ErrNoRows):
+			// The table appears with the first migration run; until then
+			// the query fails.
+			if time.Now().After(deadline) {
+				c.t.Fatalf("read the lease: %v", err)
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no replica took the alert schedule within %s", d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// logLines counts the lines of r's log whose message is msg.
+func logLines(r *replica, msg string) int {
+	return strings.Count(r.stderr.String(), `"msg":"`+msg+`"`)
+}

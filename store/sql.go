@@ -1,0 +1,595 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// querier is what both drivers offer: database/sql for SQLite and pgx for
+// Postgres. The SQL text is shared; SQLite binds $N to the Nth argument
+// just as Postgres does.
+type querier interface {
+	exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
+	query(ctx context.Context, query string, args ...any) (rowIter, error)
+}
+
+type rowIter interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// errNoRows is queryOne's "nothing matched"; each method turns it into
+// ErrNotFound, ErrConflict or ErrDuplicate as its contract says.
+var errNoRows = errors.New("no rows")
+
+// sqlStore implements Store over either database.
+type sqlStore struct {
+	// read serves plain reads; write serves every statement that changes
+	// something. They are the same for Postgres; SQLite keeps writes on a
+	// single connection so that writers queue in Go rather than spin on
+	// SQLITE_BUSY, while readers run concurrently beside them (WAL).
+	read, write querier
+	inTx        func(ctx context.Context, fn func(q querier) error) error
+	// timeValue turns a normalized, non-zero time into the driver's value:
+	// Unix microseconds for SQLite, time.Time for Postgres.
+	timeValue func(time.Time) any
+	ping      func(ctx context.Context) error
+	close     func() error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// now is the store's clock for defaults (created_at, updated_at, ...).
+func now() time.Time { return normTime(time.Now()) }
+
+// normTime is the form every time takes in the store: UTC, microseconds
+// (Postgres's precision, so both databases return what they were given),
+// no monotonic reading. The zero time stays zero: it means "not set".
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// at is a time argument that must not be NULL (a bound in a comparison).
+func (s *sqlStore) at(t time.Time) any { return s.timeValue(normTime(t)) }
+
+// optTime is a time column value: NULL for the zero time.
+func (s *sqlStore) optTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return s.at(t)
+}
+
+// optString is NULL for "", so that COALESCE keeps the stored value.
+func optString(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+// optBytes is NULL for an empty slice.
+func optBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return []byte(b)
+}
+
+func rawJSON(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+// timeDest scans a time column of either database into a UTC time.Time.
+type timeDest struct{ t *time.Time }
+
+func (d timeDest) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case int64:
+		*d.t = time.UnixMicro(v).UTC()
+	case time.Time:
+		*d.t = v.UTC()
+	default:
+		return fmt.Errorf("store: cannot scan %T into a time", src)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// each runs query and calls fn for every row. It reads the rows to the end
+// and reports Close's error too: SQLite commits an UPDATE ... RETURNING
+// when the statement finishes, so an error there is the write failing.
+func each(ctx context.Context, q querier, fn func(scanner) error, query string, args ...any) error {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	return rows.Close()
+}
+
+// one is each for a query that matches at most one row; errNoRows when it
+// matches none.
+func one(ctx context.Context, q querier, fn func(scanner) error, query string, args ...any) error {
+	n := 0
+	err := each(ctx, q, func(sc scanner) error {
+		n++
+		if n > 1 {
+			return fmt.Errorf("query returned more than one row")
+		}
+		return fn(sc)
+	}, query, args...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errNoRows
+	}
+	return nil
+}
+
+const requestColumns = `id, kind, params, summary, requester_id, channel_id, message_ts, state,
+	created_at, expires_at, decided_by, decided_at, reason, outcome, updated_at`
+
+func scanRequest(sc scanner) (*Request, error) {
+	var (
+		r               Request
+		kind, state     string
+		params, outcome []byte
+	)
+	err := sc.Scan(&r.ID, &kind, &params, &r.Summary, &r.RequesterID, &r.ChannelID, &r.MessageTS, &state,
+		timeDest{&r.CreatedAt}, timeDest{&r.ExpiresAt}, &r.DecidedBy, timeDest{&r.DecidedAt}, &r.Reason, &outcome,
+		timeDest{&r.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	r.Kind, r.State = Kind(kind), State(state)
+	r.Params, r.Outcome = rawJSON(params), rawJSON(outcome)
+	return &r, nil
+}
+
+// CreateRequest fills in r's defaults before storing it, so that r then
+// equals what GetRequest returns: State pending when empty, CreatedAt now
+// when zero, UpdatedAt CreatedAt when zero, every time in UTC truncated to
+// microseconds. An ID already stored gives ErrDuplicate.
+func (s *sqlStore) CreateRequest(ctx context.Context, r *Request) error {
+	if r.ID == "" {
+		return fmt.Errorf("store: create request: empty id")
+	}
+	if r.State == "" {
+		r.State = StatePending
+	}
+	if r.State != StatePending {
+		return fmt.Errorf("store: create request %s: state %q, want %q", r.ID, r.State, StatePending)
+	}
+	r.CreatedAt, r.ExpiresAt, r.DecidedAt, r.UpdatedAt = normTime(r.CreatedAt), normTime(r.ExpiresAt), normTime(r.DecidedAt), normTime(r.UpdatedAt)
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now()
+	}
+	if r.UpdatedAt.IsZero() {
+		r.UpdatedAt = r.CreatedAt
+	}
+	n, err := s.write.exec(ctx, `INSERT INTO requests (`+requestColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		ON CONFLICT (id) DO NOTHING`,
+		r.ID, string(r.Kind), optBytes(r.Params), r.Summary, r.RequesterID, r.ChannelID, r.MessageTS, string(r.State),
+		s.at(r.CreatedAt), s.optTime(r.ExpiresAt), r.DecidedBy, s.optTime(r.DecidedAt), r.Reason, optBytes(r.Outcome),
+		s.at(r.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("store: create request %s: %w", r.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: create request %s: %w", r.ID, ErrDuplicate)
+	}
+	return nil
+}
+
+func (s *sqlStore) getRequest(ctx context.Context, q querier, id string) (*Request, error) {
+	var r *Request
+	err := one(ctx, q, func(sc scanner) (err error) {
+		r, err = scanRequest(sc)
+		return err
+	}, `SELECT `+requestColumns+` FROM requests WHERE id = $1`, id)
+	if errors.Is(err, errNoRows) {
+		return nil, ErrNotFound
+	}
+	return r, err
+}
+
+func (s *sqlStore) GetRequest(ctx context.Context, id string) (*Request, error) {
+	r, err := s.getRequest(ctx, s.read, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: get request %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// SetMessage also sets UpdatedAt to now.
+func (s *sqlStore) SetMessage(ctx context.Context, id, channelID, ts string) error {
+	n, err := s.write.exec(ctx, `UPDATE requests SET channel_id = $2, message_ts = $3, updated_at = $4 WHERE id = $1`,
+		id, channelID, ts, s.at(now()))
+	if err != nil {
+		return fmt.Errorf("store: set message of %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: set message of %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// Transition refuses a move the state diagram does not allow (see
+// State.CanMoveTo) with an error that is neither ErrConflict nor
+// ErrNotFound. t.At sets DecidedAt and UpdatedAt; without it UpdatedAt is
+// now and DecidedAt is kept.
+func (s *sqlStore) Transition(ctx context.Context, id string, from, to State, t Transition) (*Request, error) {
+	if !from.CanMoveTo(to) {
+		return nil, fmt.Errorf("store: transition %s: %s → %s is not a move the state diagram allows", id, from, to)
+	}
+	updated := normTime(t.At)
+	if updated.IsZero() {
+		updated = now()
+	}
+	var r *Request
+	err := one(ctx, s.write, func(sc scanner) (err error) {
+		r, err = scanRequest(sc)
+		return err
+	}, `UPDATE requests SET state = $3,
+			decided_by = COALESCE($4, decided_by),
+			decided_at = COALESCE($5, decided_at),
+			reason = COALESCE($6, reason),
+			outcome = COALESCE($7, outcome),
+			updated_at = $8
+		WHERE id = $1 AND state = $2
+		RETURNING `+requestColumns,
+		id, string(from), string(to), optString(t.By), s.optTime(t.At), optString(t.Reason), optBytes(t.Outcome), s.at(updated))
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, errNoRows) {
+		return nil, fmt.Errorf("store: transition %s %s → %s: %w", id, from, to, err)
+	}
+	// The write matched nothing: say why. The row read here is at least as
+	// new as the one the write saw, so a request that exists is not in
+	// `from` any more.
+	cur, err := s.getRequest(ctx, s.read, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: transition %s %s → %s: %w", id, from, to, err)
+	}
+	return cur, fmt.Errorf("store: transition %s %s → %s: request is %s: %w", id, from, to, cur.State, ErrConflict)
+}
+
+// ListRequests orders requests created at the same instant by descending
+// ID. A limit <= 0 means no limit.
+func (s *sqlStore) ListRequests(ctx context.Context, state State, limit int) ([]*Request, error) {
+	var (
+		query strings.Builder
+		args  []any
+	)
+	query.WriteString(`SELECT ` + requestColumns + ` FROM requests`)
+	if state != "" {
+		args = append(args, string(state))
+		fmt.Fprintf(&query, ` WHERE state = $%d`, len(args))
+	}
+	query.WriteString(` ORDER BY created_at DESC, id DESC`)
+	if limit > 0 {
+		args = append(args, limit)
+		fmt.Fprintf(&query, ` LIMIT $%d`, len(args))
+	}
+	list, err := s.requests(ctx, query.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list requests: %w", err)
+	}
+	return list, nil
+}
+
+// PendingExpiredBefore returns the oldest expiry first. A request without
+// ExpiresAt never expires.
+func (s *sqlStore) PendingExpiredBefore(ctx context.Context, at time.Time) ([]*Request, error) {
+	list, err := s.requests(ctx, `SELECT `+requestColumns+` FROM requests
+		WHERE state = 'pending' AND expires_at IS NOT NULL AND expires_at <= $1
+		ORDER BY expires_at, id`, s.at(at))
+	if err != nil {
+		return nil, fmt.Errorf("store: pending requests expired at %s: %w", at, err)
+	}
+	return list, nil
+}
+
+func (s *sqlStore) requests(ctx context.Context, query string, args ...any) ([]*Request, error) {
+	var list []*Request
+	err := each(ctx, s.read, func(sc scanner) error {
+		r, err := scanRequest(sc)
+		if err == nil {
+			list = append(list, r)
+		}
+		return err
+	}, query, args...)
+	return list, err
+}
+
+// AppendAudit ignores e.ID (the store assigns it) and stamps a zero e.At
+// with now.
+func (s *sqlStore) AppendAudit(ctx context.Context, e AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = now()
+	}
+	_, err := s.write.exec(ctx, `INSERT INTO audit_log (at, request_id, actor, event, detail) VALUES ($1, $2, $3, $4, $5)`,
+		s.at(e.At), e.RequestID, e.Actor, e.Event, e.Detail)
+	if err != nil {
+		return fmt.Errorf("store: append audit %s: %w", e.Event, err)
+	}
+	return nil
+}
+
+// ListAudit orders by ID, that is by when entries were appended (At is the
+// caller's and may come from another replica's clock). A limit <= 0 means
+// no limit.
+func (s *sqlStore) ListAudit(ctx context.Context, limit int) ([]AuditEntry, error) {
+	query := `SELECT id, at, request_id, actor, event, detail FROM audit_log ORDER BY id DESC`
+	var args []any
+	if limit > 0 {
+		query += ` LIMIT $1`
+		args = append(args, limit)
+	}
+	var list []AuditEntry
+	err := each(ctx, s.read, func(sc scanner) error {
+		var e AuditEntry
+		err := sc.Scan(&e.ID, timeDest{&e.At}, &e.RequestID, &e.Actor, &e.Event, &e.Detail)
+		list = append(list, e)
+		return err
+	}, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list audit: %w", err)
+	}
+	return list, nil
+}
+
+const alertColumns = `key, state, episode, channel_id, message_ts, last_posted_at, snoozed_by, snoozed_until, failures, data, updated_at`
+
+func scanAlertState(sc scanner) (*AlertState, error) {
+	var (
+		a    AlertState
+		data []byte
+	)
+	err := sc.Scan(&a.Key, &a.State, &a.Episode, &a.ChannelID, &a.MessageTS, timeDest{&a.LastPostedAt}, &a.SnoozedBy,
+		timeDest{&a.SnoozedUntil}, &a.Failures, &data, timeDest{&a.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	a.Data = rawJSON(data)
+	return &a, nil
+}
+
+func (s *sqlStore) GetAlertState(ctx context.Context, key string) (*AlertState, error) {
+	var a *AlertState
+	err := one(ctx, s.read, func(sc scanner) (err error) {
+		a, err = scanAlertState(sc)
+		return err
+	}, `SELECT `+alertColumns+` FROM alert_states WHERE key = $1`, key)
+	if errors.Is(err, errNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get alert state %s: %w", key, err)
+	}
+	return a, nil
+}
+
+// PutAlertState stores s as the row's next version, s.UpdatedAt. The caller
+// sets it to the time of the change; the store takes now when it is zero,
+// and moves it to just after prevUpdatedAt when it is not later, because
+// two versions with one UpdatedAt would let two writers that read the same
+// version both succeed. On success s.UpdatedAt holds the stored version (in
+// UTC, microseconds): pass it as prevUpdatedAt to the next put.
+func (s *sqlStore) PutAlertState(ctx context.Context, a *AlertState, prevUpdatedAt time.Time) error {
+	if a.Key == "" {
+		return fmt.Errorf("store: put alert state: empty key")
+	}
+	prev := normTime(prevUpdatedAt)
+	next := normTime(a.UpdatedAt)
+	if next.IsZero() {
+		next = now()
+	}
+	if !prev.IsZero() && !next.After(prev) {
+		next = prev.Add(time.Microsecond)
+	}
+	args := []any{a.Key, a.State, a.Episode, a.ChannelID, a.MessageTS, s.optTime(a.LastPostedAt), a.SnoozedBy,
+		s.optTime(a.SnoozedUntil), a.Failures, optBytes(a.Data), s.at(next)}
+	var (
+		n   int64
+		err error
+	)
+	if prev.IsZero() {
+		n, err = s.write.exec(ctx, `INSERT INTO alert_states (`+alertColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (key) DO NOTHING`, args...)
+	} else {
+		n, err = s.write.exec(ctx, `UPDATE alert_states SET state = $2, episode = $3, channel_id = $4, message_ts = $5,
+				last_posted_at = $6, snoozed_by = $7, snoozed_until = $8, failures = $9, data = $10, updated_at = $11
+			WHERE key = $1 AND updated_at = $12`, append(args, s.at(prev))...)
+	}
+	if err != nil {
+		return fmt.Errorf("store: put alert state %s: %w", a.Key, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: put alert state %s: stored version is not %s: %w", a.Key, prev.Format(time.RFC3339Nano), ErrConflict)
+	}
+	a.UpdatedAt = next
+	return nil
+}
+
+// ListAlertStates orders by key.
+func (s *sqlStore) ListAlertStates(ctx context.Context) ([]*AlertState, error) {
+	var list []*AlertState
+	err := each(ctx, s.read, func(sc scanner) error {
+		a, err := scanAlertState(sc)
+		if err == nil {
+			list = append(list, a)
+		}
+		return err
+	}, `SELECT `+alertColumns+` FROM alert_states ORDER BY key`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list alert states: %w", err)
+	}
+	return list, nil
+}
+
+// ClaimNotification stamps a zero at with now.
+func (s *sqlStore) ClaimNotification(ctx context.Context, key string, episode int64, state string, at time.Time) error {
+	if at.IsZero() {
+		at = now()
+	}
+	n, err := s.write.exec(ctx, `INSERT INTO notification_claims (key, episode, state, claimed_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (key, episode, state) DO NOTHING`, key, episode, state, s.at(at))
+	if err != nil {
+		return fmt.Errorf("store: claim notification %s/%d/%s: %w", key, episode, state, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: claim notification %s/%d/%s: %w", key, episode, state, ErrDuplicate)
+	}
+	return nil
+}
+
+// AddSamples stores all samples or none. A sample for an (ItemID, At)
+// already stored replaces it, so that a reading recorded twice (by two
+// replicas, or after a retry) counts once.
+func (s *sqlStore) AddSamples(ctx context.Context, samples []Sample) error {
+	for _, sm := range samples {
+		if sm.At.IsZero() {
+			return fmt.Errorf("store: add samples: sample of item %d has no time", sm.ItemID)
+		}
+	}
+	if len(samples) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(q querier) error {
+		for _, sm := range samples {
+			_, err := q.exec(ctx, `INSERT INTO usage_samples (item_id, at, in_use, total) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (item_id, at) DO UPDATE SET in_use = excluded.in_use, total = excluded.total`,
+				sm.ItemID, s.at(sm.At), sm.InUse, sm.Total)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: add samples: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Samples(ctx context.Context, itemID int, since time.Time) ([]Sample, error) {
+	var list []Sample
+	err := each(ctx, s.read, func(sc scanner) error {
+		sm := Sample{ItemID: itemID}
+		err := sc.Scan(timeDest{&sm.At}, &sm.InUse, &sm.Total)
+		list = append(list, sm)
+		return err
+	}, `SELECT at, in_use, total FROM usage_samples WHERE item_id = $1 AND at >= $2 ORDER BY at`, itemID, s.at(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: samples of item %d: %w", itemID, err)
+	}
+	return list, nil
+}
+
+// PruneSamples deletes samples with At < before, of every item.
+func (s *sqlStore) PruneSamples(ctx context.Context, before time.Time) error {
+	if _, err := s.write.exec(ctx, `DELETE FROM usage_samples WHERE at < $1`, s.at(before)); err != nil {
+		return fmt.Errorf("store: prune samples: %w", err)
+	}
+	return nil
+}
+
+// GetKV returns a non-nil slice for a stored empty value, and ErrNotFound
+// for a key never stored.
+func (s *sqlStore) GetKV(ctx context.Context, key string) ([]byte, error) {
+	var value []byte
+	err := one(ctx, s.read, func(sc scanner) error { return sc.Scan(&value) }, `SELECT value FROM kv WHERE key = $1`, key)
+	if errors.Is(err, errNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get kv %s: %w", key, err)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	return value, nil
+}
+
+func (s *sqlStore) PutKV(ctx context.Context, key string, value []byte) error {
+	_, err := s.write.exec(ctx, `INSERT INTO kv (key, value, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		key, optBytes(value), s.at(now()))
+	if err != nil {
+		return fmt.Errorf("store: put kv %s: %w", key, err)
+	}
+	return nil
+}
+
+// AcquireLease is one upsert: the insert takes a free lease, and the update
+// after a conflict only happens when the lease has expired or is the
+// holder's own. Under a race both databases make the loser re-check that
+// condition against the winner's row (Postgres locks the row and re-reads
+// it; SQLite has one writer at a time), so at most one holder wins.
+func (s *sqlStore) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, at time.Time) (bool, error) {
+	switch {
+	case name == "":
+		return false, fmt.Errorf("store: acquire lease: empty name")
+	case holder == "":
+		return false, fmt.Errorf("store: acquire lease %s: empty holder", name)
+	case ttl <= 0:
+		return false, fmt.Errorf("store: acquire lease %s: ttl %s, want a positive one", name, ttl)
+	}
+	if at.IsZero() {
+		at = now()
+	}
+	n, err := s.write.exec(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE leases.holder = excluded.holder OR leases.expires_at <= $4`,
+		name, holder, s.at(at.Add(ttl)), s.at(at))
+	if err != nil {
+		return false, fmt.Errorf("store: acquire lease %s: %w", name, err)
+	}
+	return n > 0, nil
+}
+
+func (s *sqlStore) Ping(ctx context.Context) error {
+	if err := s.ping(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Close may be called more than once; later calls return the first's
+// result.
+func (s *sqlStore) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}

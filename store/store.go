@@ -1,0 +1,185 @@
+// Package store keeps dialogbot's durable state: approval requests, the
+// audit log, alert state and usage samples. Two implementations share one
+// contract (tested by store/storetest): SQLite for a single process and
+// Postgres for several replicas. Every state change is a single conditional
+// write, so exactly one caller wins a race, whatever process it runs in.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound: no row with that key.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: the row was not in the state the caller expected; someone
+	// else moved it first. The returned request (if any) shows where it is.
+	ErrConflict = errors.New("store: state changed concurrently")
+	// ErrDuplicate: a unique key (e.g. a notification claim) already exists.
+	ErrDuplicate = errors.New("store: already exists")
+)
+
+// Kind is what a request buys.
+type Kind string
+
+const (
+	KindPurchase Kind = "addons.purchase"
+	KindOrder    Kind = "numbers.order"
+)
+
+// State of an approval request.
+//
+//	pending → executing → succeeded | failed | unknown
+//	pending → denied | expired | cancelled
+type State string
+
+const (
+	StatePending   State = "pending"
+	StateExecuting State = "executing"
+	StateSucceeded State = "succeeded"
+	StateFailed    State = "failed"
+	StateUnknown   State = "unknown"
+	StateDenied    State = "denied"
+	StateExpired   State = "expired"
+	StateCancelled State = "cancelled"
+)
+
+// Final reports whether no transition leaves s.
+func (s State) Final() bool {
+	switch s {
+	case StatePending, StateExecuting:
+		return false
+	}
+	return true
+}
+
+// Request is an approval request for a buying call. Params holds the exact
+// call (a JSON dialog.PurchaseRequest or dialog.OrderRequest): what is
+// bought always comes from here, never from a button payload.
+type Request struct {
+	ID          string
+	Kind        Kind
+	Params      json.RawMessage
+	Summary     string // what will be bought, in words
+	RequesterID string
+	ChannelID   string
+	MessageTS   string // the request message, once posted
+	State       State
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	DecidedBy   string // approver, denier or canceller
+	DecidedAt   time.Time
+	Reason      string          // deny reason
+	Outcome     json.RawMessage // result of the call (numbers, description) or the error text
+	UpdatedAt   time.Time
+}
+
+// Transition describes a state change: the fields it sets besides State.
+// Zero fields leave the stored value alone.
+type Transition struct {
+	By      string
+	At      time.Time
+	Reason  string
+	Outcome json.RawMessage
+}
+
+// AuditEntry is one append-only line of the audit log.
+type AuditEntry struct {
+	ID        int64
+	At        time.Time
+	RequestID string // may be empty (e.g. a refused command)
+	Actor     string // Slack user id, or "system"
+	Event     string // request.created, request.approved, dialogtech.call, dialogtech.result, ...
+	Detail    string // short, never a secret
+}
+
+// AlertState is the remembered state of one add-on's capacity alert.
+type AlertState struct {
+	Key          string // "addon:6" or "read-error"
+	State        string // ok | warning | critical | resolved | error
+	Episode      int64  // increases with each new episode
+	ChannelID    string
+	MessageTS    string
+	LastPostedAt time.Time
+	SnoozedBy    string
+	SnoozedUntil time.Time
+	Failures     int // consecutive read errors (for the read-error key)
+	Data         json.RawMessage
+	UpdatedAt    time.Time
+}
+
+// Sample is one usage reading of one add-on.
+type Sample struct {
+	ItemID int
+	At     time.Time
+	InUse  int
+	Total  int
+}
+
+// Store is the full contract both implementations satisfy. Packages that use
+// the store declare the smaller interface they need.
+type Store interface {
+	// CreateRequest inserts r (ID set by the caller, State pending). It
+	// fills in r's defaults first (State pending, CreatedAt now, UpdatedAt
+	// CreatedAt) and puts its times in the stored form (UTC, microseconds),
+	// so r then equals what GetRequest returns. A known ID: ErrDuplicate.
+	CreateRequest(ctx context.Context, r *Request) error
+	// GetRequest returns ErrNotFound when id is unknown.
+	GetRequest(ctx context.Context, id string) (*Request, error)
+	// SetMessage records where the request message was posted.
+	SetMessage(ctx context.Context, id, channelID, ts string) error
+	// Transition moves id from `from` to `to` in one conditional write. It
+	// returns the updated request, or ErrConflict (with the current request)
+	// when the request was not in `from`, or ErrNotFound. A move that
+	// State.CanMoveTo refuses fails without touching the row.
+	Transition(ctx context.Context, id string, from, to State, t Transition) (*Request, error)
+	// ListRequests returns requests in state (all states when empty), newest
+	// first, at most limit (no limit when limit <= 0).
+	ListRequests(ctx context.Context, state State, limit int) ([]*Request, error)
+	// PendingExpiredBefore lists pending requests whose ExpiresAt <= now.
+	PendingExpiredBefore(ctx context.Context, now time.Time) ([]*Request, error)
+
+	// AppendAudit assigns e.ID; a zero e.At becomes now.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// ListAudit returns the newest (last appended) entries first, at most
+	// limit (no limit when limit <= 0).
+	ListAudit(ctx context.Context, limit int) ([]AuditEntry, error)
+
+	// GetAlertState returns ErrNotFound for a key never stored.
+	GetAlertState(ctx context.Context, key string) (*AlertState, error)
+	// PutAlertState writes s if the stored row's UpdatedAt equals
+	// prevUpdatedAt (zero: the row must not exist); else ErrConflict.
+	// s.UpdatedAt is the new version: the caller's time of the change (now
+	// when zero), moved to just after prevUpdatedAt when it is not later.
+	// On success s.UpdatedAt holds the stored version, the prevUpdatedAt
+	// of the next put.
+	PutAlertState(ctx context.Context, s *AlertState, prevUpdatedAt time.Time) error
+	ListAlertStates(ctx context.Context) ([]*AlertState, error)
+	// ClaimNotification inserts a unique (key, episode, state) row; the
+	// second claim gets ErrDuplicate. This is what makes "post once" hold
+	// across replicas.
+	ClaimNotification(ctx context.Context, key string, episode int64, state string, at time.Time) error
+
+	AddSamples(ctx context.Context, samples []Sample) error
+	// Samples returns itemID's samples with At >= since, oldest first.
+	Samples(ctx context.Context, itemID int, since time.Time) ([]Sample, error)
+	PruneSamples(ctx context.Context, before time.Time) error
+
+	// KV is small named state (e.g. the sandbox simulator's snapshot).
+	GetKV(ctx context.Context, key string) ([]byte, error)
+	PutKV(ctx context.Context, key string, value []byte) error
+
+	// AcquireLease makes holder the holder of the lease name until now+ttl,
+	// in one conditional write, and reports whether it did: true when the
+	// lease was free, had expired (its expiry <= now) or was already
+	// holder's (a renewal); false, with no error, when another holder's
+	// lease runs past now. now is the caller's clock (the store's when
+	// zero), so replicas must keep their clocks within a small part of ttl.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
