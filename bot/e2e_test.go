@@ -64,7 +64,7 @@ func TestOrderApproved(t *testing.T) {
 	}
 
 	w.click(approver, m, "Approve")
-	done := w.updated(m.TS, "numbers ordered")
+	done := w.updated(m.TS, "ordered:")
 	calls := w.sim.Calls()
 	var orders []dialogsim.Call
 	for _, c := range calls {
@@ -310,7 +310,7 @@ func TestRestart(t *testing.T) {
 		w.stop()
 		w.start()
 		w.click(approver, m, "Approve")
-		w.updated(m.TS, "numbers ordered")
+		w.updated(m.TS, "ordered:")
 		if n := w.sim.CallCount(dialog.ActionNumbersOrder); n != 1 {
 			t.Fatalf("calls = %d", n)
 		}
@@ -646,5 +646,23 @@ func assertAudited(t *testing.T, w *world) {
 	}
 	if n := buyingCalls(w.sim); calls != n || results != n {
 		t.Errorf("audit has %d call and %d result rows; the simulator saw %d buying calls", calls, results, n)
+	}
+}
+
+// TestRequestPrice: the request shows the price DialogTech lists, and
+// says so when it lists none rather than showing a free purchase.
+func TestRequestPrice(t *testing.T) {
+	w := newWorld(t, options{})
+	a := addOn(t, w.sim, 6)
+	a.PurchasePrice = "12.50"
+	w.sim.SetAddOn(a)
+	if got := slacktest.TextOf(w.ask(requester, "/addons buy 6 3")); !strings.Contains(got, "$37.50 (3 × $12.50, pro-rated by DialogTech)") {
+		t.Errorf("request with a listed price:\n%s", got)
+	}
+	a.PurchasePrice = "0.00"
+	w.sim.SetAddOn(a)
+	got := slacktest.TextOf(w.ask(requester, "/addons buy 6 3"))
+	if !strings.Contains(got, "DialogTech lists no price") || strings.Contains(got, "$0.00") {
+		t.Errorf("request without a listed price:\n%s", got)
 	}
 }

@@ -110,7 +110,7 @@ func outcomeLines(r *store.Request) (title, line string) {
 			if len(o.Numbers) == 0 {
 				return "Approved: no numbers were available", "DialogTech filled 0 numbers."
 			}
-			return "Approved and ordered", fmt.Sprintf("%d numbers ordered:\n%s", len(o.Numbers), strings.Join(o.Numbers, "\n"))
+			return "Approved and ordered", fmt.Sprintf("%d %s ordered:\n%s", len(o.Numbers), plural(len(o.Numbers), "number", "numbers"), strings.Join(o.Numbers, "\n"))
 		}
 		text := "Bought."
 		if o.Description != "" {
@@ -176,4 +176,12 @@ func verbOf(s store.State) string {
 		return "denied"
 	}
 	return "approved"
+}
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

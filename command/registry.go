@@ -245,8 +245,10 @@ func orderSummary(o dialog.OrderRequest) string {
 }
 
 func priceText(a dialog.AddOn, qty int) string {
-	if a.PurchasePrice.IsZero() && a.PurchasePrice.String() == "0" && a.NonRecurringCharge.IsZero() {
-		return fmt.Sprintf("$0.00 (%d × $%s)", qty, a.PurchasePrice.StringFixed(2))
+	if a.PurchasePrice.IsZero() {
+		// DialogTech lists 0.00 where it shows no price; saying "$0.00"
+		// would read as free.
+		return "not known: DialogTech lists no price for this add-on (0.00); the contract's rate applies"
 	}
 	total := a.PurchasePrice.Mul(decimalFromInt(qty))
 	return fmt.Sprintf("$%s (%d × $%s, pro-rated by DialogTech)", total.StringFixed(2), qty, a.PurchasePrice.StringFixed(2))

@@ -141,15 +141,7 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command in PATH")
-	}
-	bin := filepath.Join(t.TempDir(), "dialogbot")
-	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 
 	dialogbot := func(ctx context.Context, args ...string) (stdout, stderr string, code int) {
 		var o, e bytes.Buffer
@@ -176,4 +168,19 @@ func TestBinary(t *testing.T) {
 	if code != 2 || stdout != "" || !strings.HasPrefix(stderr, "dialogbot: unknown command") {
 		t.Errorf("dialogbot frobnicate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+}
+
+// buildBinary builds the program into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command in PATH")
+	}
+	bin := filepath.Join(t.TempDir(), "dialogbot")
+	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

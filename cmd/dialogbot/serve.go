@@ -37,11 +37,27 @@ func serve(ctx context.Context, getenv func(string) (string, bool), stderr io.Wr
 	return 0
 }
 
+// The console's people when nobody is configured: someone who asks, and
+// in the sandbox an approver to switch to.
+const (
+	consoleUser     = "U0CONSOLE"
+	consoleAsker    = "U0REQUESTER"
+	consoleApprover = "U0APPROVER"
+	consoleChannel  = "C0CONSOLE"
+)
+
 // runConsole runs the terminal front end on stdin/stdout.
 func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, ok := loadConfig(getenv, config.ModeConsole, stderr)
 	if !ok {
 		return 1
+	}
+	// In the sandbox nothing is bought, so a demonstration approver lets a
+	// newcomer try the whole approval flow. Against the real API nobody is
+	// made an approver who was not configured.
+	demoApprover := cfg.UseSandbox() && len(cfg.Approvers) == 0
+	if demoApprover {
+		cfg.Approvers = []string{consoleApprover}
 	}
 	// In a terminal session, logs below warnings would drown the replies.
 	log := newLogger(cfg, stderr, max(cfg.LogLevel(), slog.LevelWarn))
@@ -54,12 +70,36 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 	banner := "dialogbot console: talking to DialogTech for real; purchases spend money."
 	if a.Sandbox != nil {
 		banner = "sandbox: nothing is bought. DialogTech is simulated and its state is kept in " + cfg.DatabaseURL + "."
+		if demoApprover {
+			banner += " APPROVERS is empty, so " + consoleApprover + " approves here."
+		}
 	}
-	user := "U0CONSOLE"
+	user := consoleUser
 	if len(cfg.Approvers) > 0 {
-		user = "U0REQUESTER"
+		user = consoleAsker
 	}
-	if err := console.Run(ctx, a.Handler, stdin, stdout, console.Options{UserID: user, ChannelID: "C0CONSOLE", Banner: banner}); err != nil {
+	opts := console.Options{UserID: user, ChannelID: consoleChannel, Banner: banner, Approvers: cfg.Approvers}
+	var started bool
+	if a.Alerts != nil {
+		// Capacity alerts show up in the terminal, with working buttons.
+		opts.OnStart = func(ch *console.Channel) {
+			a.Poster.Set(ch)
+			if err := a.Alerts.Start(ctx); err != nil {
+				log.Error("alerts not started", "err", err)
+				return
+			}
+			started = true
+		}
+	}
+	err = console.Run(ctx, a.Handler, stdin, stdout, opts)
+	if started {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		if serr := a.Alerts.Stop(stopCtx); serr != nil {
+			log.Warn("alerts: stop", "err", serr)
+		}
+		cancel()
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
 		return 1
 	}

@@ -56,7 +56,7 @@ func TestLoad(t *testing.T) {
 	// answered "already approved" from the store.
 	m := w.ask(requester, "/numbers order 312 1")
 	w.click(approver, m, "Approve")
-	w.updated(m.TS, "numbers ordered")
+	w.updated(m.TS, "ordered:")
 	approve := button(t, m, "Approve")
 
 	// Warm up the connection pools, then take the idle goroutine count.

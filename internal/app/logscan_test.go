@@ -25,7 +25,7 @@ func TestNoSecretInLogs(t *testing.T) {
 
 	approved := w.ask(requester, "/numbers order 312 1")
 	w.click(approver, approved, "Approve")
-	w.updated(approved.TS, "numbers ordered")
+	w.updated(approved.TS, "ordered:")
 
 	denied := w.ask(requester, "/addons buy 6 1")
 	w.deny(approver, denied, "not this quarter")

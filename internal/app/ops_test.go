@@ -75,7 +75,7 @@ func TestMetricsAfterApprove(t *testing.T) {
 	w := newWorld(t, options{})
 	m := w.ask(requester, "/numbers order 312 2")
 	w.click(approver, m, "Approve")
-	w.updated(m.TS, "numbers ordered")
+	w.updated(m.TS, "ordered:")
 
 	body := w.metrics()
 	for _, want := range []string{

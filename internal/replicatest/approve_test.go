@@ -152,7 +152,7 @@ func TestReplicasApproveOnce(t *testing.T) {
 		}
 		owner[nums[0]] = r.ID
 		msg, err := c.slack.WaitForMessage(c.ctx(30*time.Second), func(m slacktest.Message) bool {
-			return m.TS == r.MessageTS && strings.Contains(slacktest.TextOf(m), "numbers ordered")
+			return m.TS == r.MessageTS && strings.Contains(slacktest.TextOf(m), "ordered:")
 		})
 		if err != nil {
 			cur, _ := c.slack.Message(requestChannel, r.MessageTS)

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/")
+
+// consoleScript is a session as a newcomer types it: look around, ask for
+// numbers and an add-on, fail to approve their own request, switch to the
+// approver, approve one, deny the other with a reason, make mistakes.
+const consoleScript = `help
+whoami
+/addons
+/addons buy 6 2
+/numbers order 312 2
+4
+y
+/addons pending
+as U0APPROVER
+4
+y
+2
+not this month
+home
+/addons audit
+/addons buy 6 100000
+/numbers order 31 2
+/numbers order 312 30
+/call vr 55443322 (312) 555-0100
+/call vr 55443322 312-555-0100
+as U0REQUESTER
+/addons buy 9 1
+9
+/addons
+frobnicate
+as someone
+quit
+`
+
+// runConsoleScript runs `dialogbot console` in process with env and the
+// script on stdin, and returns what it printed.
+func runConsoleScript(t *testing.T, env env, script string) (stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var o, e bytes.Buffer
+	if code := run(ctx, []string{"console"}, strings.NewReader(script), &o, &e, env.lookup); code != 0 {
+		t.Fatalf("dialogbot console: exit %d\nstderr:\n%s\nstdout:\n%s", code, e.String(), o.String())
+	}
+	return o.String(), e.String()
+}
+
+// TestConsoleTranscript drives the console through stdin and stdout and
+// compares what it printed with testdata/console.golden, ids, times and
+// the simulator's random numbers normalised.
+//
+//	go test ./cmd/dialogbot/ -run TestConsoleTranscript -update
+func TestConsoleTranscript(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "console.db")
+	stdout, stderr := runConsoleScript(t, env{"DATABASE_URL": db}, consoleScript)
+	if stderr != "" {
+		t.Errorf("stderr: %s", stderr)
+	}
+	got := normalise(strings.ReplaceAll(stdout, db, "<DATABASE_URL>"))
+	golden := filepath.Join("testdata", "console.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("console transcript (-want +got):\n%s", diff)
+	}
+
+	// What the transcript must show, whatever the golden file says.
+	for _, want := range []string{
+		"Only approvers can decide on purchases. Nothing was changed.",
+		"U0APPROVER pressed Approve on m2.",
+		"2 numbers ordered:",
+		"Denied by: @U0APPROVER",
+		"not this month",
+		"Cancelled by: @U0REQUESTER",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+	if n := strings.Count(got, "312-NNNNNNN"); n < 2 {
+		t.Errorf("transcript shows %d ordered numbers in 312, want 2", n)
+	}
+}
+
+// TestConsoleKeepsSandboxState: the sandbox's account lives in the
+// database, so what one console session bought is there in the next.
+func TestConsoleKeepsSandboxState(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "console.db")
+	e := env{"DATABASE_URL": db, "APPROVERS": "U0BOSS", "ALLOW_SELF_APPROVAL": "true"}
+	first, _ := runConsoleScript(t, e, "as U0BOSS\n/addons buy 6 5\n1\ny\n")
+	if !strings.Contains(first, "Approved and bought: buy 5 × Local Number") {
+		t.Fatalf("purchase not made:\n%s", first)
+	}
+	second, _ := runConsoleScript(t, e, "/addons\n")
+	if !strings.Contains(second, "79/199") {
+		t.Errorf("second session does not show the 5 bought (79/194 → 79/199):\n%s", second)
+	}
+}
+
+var (
+	requestIDs = regexp.MustCompile(`\bR[A-Z0-9]{11}\b`)
+	timestamps = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC\b`)
+	shortTimes = regexp.MustCompile(`\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} \d{2}:\d{2} UTC\b`)
+	phones     = regexp.MustCompile(`\b(\d{3})\d{7}\b`)
+)
+
+// normalise replaces what changes from run to run: request ids (by order
+// of appearance), times, and the numbers the simulator hands out.
+func normalise(s string) string {
+	ids := map[string]string{}
+	s = requestIDs.ReplaceAllStringFunc(s, func(id string) string {
+		if _, ok := ids[id]; !ok {
+			ids[id] = "<R" + strconv.Itoa(len(ids)+1) + ">"
+		}
+		return ids[id]
+	})
+	s = timestamps.ReplaceAllString(s, "<time>")
+	s = shortTimes.ReplaceAllString(s, "<time>")
+	return phones.ReplaceAllString(s, "$1-NNNNNNN")
+}
+
+// TestBinaryConsole runs the built program as a newcomer would, in a fresh
+// directory with no settings at all, and pipes a full approval flow in.
+func TestBinaryConsole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), bin, "console")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	cmd.Stdin = strings.NewReader("/numbers order 312 1\nas U0APPROVER\n1\ny\n")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("dialogbot console: %v\nstderr:\n%s\nstdout:\n%s", err, e.String(), o.String())
+	}
+	out := o.String()
+	for _, want := range []string{"sandbox: nothing is bought", "U0APPROVER approves here", "1 number ordered:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if e.Len() > 0 {
+		t.Errorf("stderr: %s", e.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dialogbot.db")); err != nil {
+		t.Errorf("the sandbox's database is not in the working directory: %v", err)
+	}
+}
