@@ -227,9 +227,20 @@ func TestSelfApproval(t *testing.T) {
 func TestCancel(t *testing.T) {
 	w := newWorld(t, options{})
 	m := w.ask(requester, "/numbers order 312 2")
-	w.click(outsider, m, "Cancel")
-	w.ephemeral(outsider, "Only the person who asked")
-	w.click(requester, m, "Cancel")
+	// The channel message has exactly Approve and Deny; withdrawing is
+	// the requester's, on the reply only they see.
+	var labels []string
+	for _, b := range slacktest.ButtonsOf(m) {
+		labels = append(labels, b.Text)
+	}
+	if strings.Join(labels, ",") != "Approve,Deny" {
+		t.Errorf("request message buttons %q, want exactly Approve and Deny", labels)
+	}
+	id := requestID(t, m)
+	if r := w.slash(outsider, "/addons cancel "+id); !strings.Contains(responseText(r), "Only the person who asked") {
+		t.Errorf("outsider's cancel: %s", responseText(r))
+	}
+	w.click(requester, w.ephemeral(requester, id), "Cancel request")
 	w.updated(m.TS, "Cancelled by the requester")
 	w.waitState(requestID(t, m), store.StateCancelled)
 

@@ -42,6 +42,12 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 		if ts == "" {
 			ts = cb.Message.Timestamp
 		}
+		if cb.Container.IsEphemeral {
+			// A button on a reply only its reader sees (the requester's
+			// Cancel): that message is not the request's and cannot be
+			// edited.
+			ts = ""
+		}
 		for _, a := range cb.ActionCallback.BlockActions {
 			res := b.h.Act(ctx, command.Action{ActionID: a.ActionID, Value: a.Value, UserID: t.userID, ChannelID: t.channelID, MessageTS: ts})
 			b.apply(ctx, res, t)

@@ -82,6 +82,8 @@ type Result struct {
 	// AskReason asks the person for an optional deny reason for this
 	// request id; the transport then calls Handler.Deny.
 	AskReason string
+	// RequestID is the request a command acted on, for the log line.
+	RequestID string
 }
 
 // Action ids of the buttons the handler puts on messages.
@@ -163,8 +165,11 @@ func (h *Handler) Handle(ctx context.Context, inv Invocation) Result {
 	}
 	d := h.now().Sub(start)
 	attrs := []any{"command", name, "user_id", inv.UserID, "outcome", outcome, "duration", d}
-	if res.Post != nil && res.Post.RequestID != "" {
+	switch {
+	case res.Post != nil && res.Post.RequestID != "":
 		attrs = append(attrs, "request_id", res.Post.RequestID)
+	case res.RequestID != "":
+		attrs = append(attrs, "request_id", res.RequestID)
 	}
 	h.log.InfoContext(ctx, "command", attrs...)
 	h.observed("command", name, outcome, d)

@@ -49,13 +49,12 @@ func RequestMessage(r *store.Request, usage *dialog.AddOn, price string, approve
 		{ActionID: ActionApprove, Text: "Approve", Value: r.ID, Style: reply.Primary,
 			Confirm: &reply.Confirm{Title: "Approve this purchase?", Text: confirm, Confirm: "Approve", Deny: "Not yet"}},
 		{ActionID: ActionDeny, Text: "Deny", Value: r.ID, Style: reply.Danger},
-		{ActionID: ActionCancel, Text: "Cancel", Value: r.ID},
 	}})
 	who := make([]string, 0, len(approvers))
 	for _, a := range approvers {
 		who = append(who, reply.Mention(a))
 	}
-	m.Blocks = append(m.Blocks, reply.Context{Text: "Approvers: " + strings.Join(who, ", ") + ". Only the requester can cancel."})
+	m.Blocks = append(m.Blocks, reply.Context{Text: "Approvers: " + strings.Join(who, ", ") + ". The requester can withdraw it with /addons cancel " + r.ID + "."})
 	return m
 }
 

@@ -51,7 +51,7 @@ func (h *Handler) SlashCommands() []Command {
 
 func (h *Handler) registry() []*Command {
 	return []*Command{
-		{Slash: "/addons", Verb: "list", Default: true, Usage: UsageList, Hint: "[list | buy <item_id> <qty> [receipt] | pending | audit | help]",
+		{Slash: "/addons", Verb: "list", Default: true, Usage: UsageList, Hint: "[list | buy <item_id> <qty> [receipt] | pending | cancel <request_id> | audit | help]",
 			Description: "Every add-on of the account, fullest first, with how much is in use.",
 			Examples:    []string{"/addons"}, Run: h.runList},
 		{Slash: "/addons", Verb: "buy", Usage: UsageBuy,
@@ -270,7 +270,12 @@ func (h *Handler) openRequest(ctx context.Context, inv Invocation, kind store.Ki
 	}
 	msg := RequestMessage(r, usage, price, h.approvals.Policy().Approvers)
 	ack := reply.Message{Text: "Asked for approval: " + summary}
-	ack.Blocks = []reply.Block{reply.Section{Text: fmt.Sprintf("Asked for approval: %s. Request %s; an approver decides in the channel. Nothing is bought until then.", summary, r.ID)}}
+	ack.Blocks = []reply.Block{
+		reply.Section{Text: fmt.Sprintf("Asked for approval: %s. Request %s; an approver decides in the channel. Nothing is bought until then.", summary, r.ID)},
+		// Only the requester sees this reply, so the way to withdraw the
+		// request is here, not on the channel message.
+		reply.Actions{Buttons: []reply.Button{{ActionID: ActionCancel, Text: "Cancel request", Value: r.ID}}},
+	}
 	return Result{Reply: &ack, Post: &Post{ChannelID: inv.ChannelID, Message: msg, RequestID: r.ID}}, nil
 }
 
@@ -300,7 +305,9 @@ func (h *Handler) runCancel(ctx context.Context, inv Invocation, args []string) 
 	if err != nil {
 		return Result{}, err
 	}
-	return h.decided(r, "Cancelled "+r.ID+"."), nil
+	res := h.decided(r, "Cancelled "+r.ID+".")
+	res.RequestID = r.ID
+	return res, nil
 }
 
 func (h *Handler) runAudit(ctx context.Context, inv Invocation, args []string) (Result, error) {

@@ -20,16 +20,8 @@ func serve(ctx context.Context, getenv func(string) (string, bool), stderr io.Wr
 	}
 	log := newLogger(cfg, stderr, cfg.LogLevel())
 	log.Info("starting", "config", cfg)
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
-		return 1
-	}
-	defer a.Close()
-	if a.Sandbox != nil {
-		log.Warn("sandbox: DialogTech is simulated; nothing is bought")
-	}
-	if err := a.Serve(ctx); err != nil {
+	// RunServe also serves /healthz, /readyz and /metrics on HTTP_ADDR.
+	if err := app.RunServe(ctx, cfg, log); err != nil {
 		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
 		return 1
 	}

@@ -32,7 +32,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	w.updated(denied.TS, "Denied")
 
 	cancelled := w.ask(requester, "/numbers order 312 2")
-	w.click(requester, cancelled, "Cancel")
+	w.slash(requester, "/addons cancel "+requestID(t, cancelled))
 	w.updated(cancelled.TS, "Cancelled")
 
 	faults := []struct {
@@ -103,7 +103,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	wantLine(t, lines, map[string]string{"msg": "request executed", "outcome": "succeeded", "request_id": requestID(t, approved)})
 	wantLine(t, lines, map[string]string{"msg": "deny", "user_id": approver, "outcome": "ok", "request_id": requestID(t, denied)})
 	wantLine(t, lines, map[string]string{"msg": "request denied", "user_id": approver, "request_id": requestID(t, denied)})
-	wantLine(t, lines, map[string]string{"msg": "action", "action": "request.cancel", "user_id": requester, "outcome": "ok", "request_id": requestID(t, cancelled)})
+	wantLine(t, lines, map[string]string{"msg": "command", "command": "/addons cancel", "user_id": requester, "outcome": "ok", "request_id": requestID(t, cancelled)})
 	wantLine(t, lines, map[string]string{"msg": "request cancelled", "user_id": requester, "request_id": requestID(t, cancelled)})
 	wantLine(t, lines, map[string]string{"msg": "command", "command": "/call vr", "user_id": requester, "outcome": "error"})
 	if code := readyCode(w); code != 0 {
