@@ -1,15 +1,12 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/dialogbot/dialogbot/dialog"
 	"github.com/dialogbot/dialogbot/dialog/dialogsim"
 	"github.com/dialogbot/dialogbot/internal/slacktest"
+	"github.com/dialogbot/dialogbot/internal/testlog"
 	"github.com/dialogbot/dialogbot/store"
 )
 
@@ -34,24 +32,6 @@ const (
 	approver2 = "U0APPROV2"
 	outsider  = "U0OUTSIDE"
 )
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // clock is a settable time source shared by the bot's parts.
 type clock struct{ offset atomic.Int64 }
@@ -76,7 +56,7 @@ type world struct {
 	simURL string
 	dbPath string
 	store  store.Store
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	clock  *clock
 	opts   options
 	bot    *runningBot
@@ -93,7 +73,7 @@ func newWorld(t *testing.T, opts options) *world {
 	if opts.approvers == nil {
 		opts.approvers = []string{approver, approver2}
 	}
-	w := &world{t: t, logs: &syncBuffer{}, clock: &clock{}, opts: opts}
+	w := &world{t: t, logs: &testlog.Buffer{}, clock: &clock{}, opts: opts}
 	w.slack = slacktest.NewServer(t, slacktest.WithTokens(botToken, appToken), slacktest.WithPingInterval(time.Second))
 	w.sim = dialogsim.New(dialogsim.WithCredentials(dtAccess, dtSecret), dialogsim.WithSeed(7))
 	srv := httptest.NewServer(w.sim)
@@ -115,14 +95,10 @@ func (w *world) openStore() store.Store {
 	return st
 }
 
-func (w *world) logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // start runs a bot (a new process's worth of parts) on the world's store.
 func (w *world) start() {
 	w.t.Helper()
-	log := w.logger()
+	log := w.logs.Logger()
 	client, err := dialog.NewClient(dialog.WithCredentials(dtAccess, dtSecret), dialog.WithBaseURL(w.simURL),
 		dialog.WithLogger(log), dialog.WithTimeout(5*time.Second), dialog.WithRetry(2, time.Millisecond, 10*time.Millisecond))
 	if err != nil {
@@ -229,27 +205,21 @@ func (w *world) requestMessage(want string) slacktest.Message {
 	return m
 }
 
-func button(t *testing.T, m slacktest.Message, text string) slacktest.Button {
+func button(t *testing.T, m slacktest.Message, label string) slacktest.Button {
 	t.Helper()
-	for _, b := range slacktest.ButtonsOf(m) {
-		if b.Text == text {
-			return b
-		}
+	b, ok := slacktest.FindButton(m, label)
+	if !ok {
+		t.Fatalf("message has no %q button: %+v", label, slacktest.ButtonsOf(m))
 	}
-	t.Fatalf("message has no %q button: %+v", text, slacktest.ButtonsOf(m))
-	return slacktest.Button{}
+	return b
 }
 
 // click presses a button and waits for the ack.
 func (w *world) click(user string, m slacktest.Message, label string) *slacktest.Delivery {
 	w.t.Helper()
-	b := button(w.t, m, label)
-	d, err := w.slack.SendBlockAction(w.ctx(), slacktest.BlockAction{UserID: user, ChannelID: m.Channel, MessageTS: m.TS, ActionID: b.ActionID, BlockID: b.BlockID, Value: b.Value})
+	d, err := w.slack.Press(w.ctx(), user, m, label)
 	if err != nil {
-		w.t.Fatalf("click %s: %v", label, err)
-	}
-	if _, err := w.slack.WaitAck(w.ctx(), d.EnvelopeID); err != nil {
-		w.t.Fatalf("ack of click: %v", err)
+		w.t.Fatal(err)
 	}
 	return d
 }

@@ -1,15 +1,12 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/dialogbot/dialogbot/dialog/dialogsim"
 	"github.com/dialogbot/dialogbot/internal/app"
 	"github.com/dialogbot/dialogbot/internal/slacktest"
+	"github.com/dialogbot/dialogbot/internal/testlog"
 )
 
 // The alert tests run `dialogbot serve` as app.New and (*App).Serve build
@@ -40,29 +38,6 @@ const (
 	alertWait = 30 * time.Second // for anything that takes a few runs
 )
 
-// alertLogs collects the JSON log lines of the apps of a test.
-type alertLogs struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *alertLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *alertLogs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// count is how many log lines carry msg.
-func (l *alertLogs) count(msg string) int {
-	return strings.Count(l.String(), `"msg":"`+msg+`"`)
-}
-
 // alertWorld is one Slack workspace, one DialogTech account and one
 // database, shared by the app instances a test starts on them.
 type alertWorld struct {
@@ -71,13 +46,13 @@ type alertWorld struct {
 	sim    *dialogsim.Sim
 	simURL string
 	dbPath string
-	logs   *alertLogs
+	logs   *testlog.Buffer // the JSON log lines of the apps of a test
 	apps   int
 }
 
 func newAlertWorld(t *testing.T) *alertWorld {
 	t.Helper()
-	w := &alertWorld{t: t, logs: &alertLogs{}}
+	w := &alertWorld{t: t, logs: &testlog.Buffer{}}
 	w.slack = slacktest.NewServer(t, slacktest.WithTokens(alertBotToken, alertAppToken), slacktest.WithPingInterval(time.Second))
 	w.sim = dialogsim.New(dialogsim.WithCredentials(alertDTAccess, alertDTSecret), dialogsim.WithSeed(11))
 	srv := httptest.NewServer(w.sim)
@@ -128,10 +103,8 @@ func (w *alertWorld) start(env map[string]string) *app.App {
 	if err != nil {
 		t.Fatalf("settings: %v", err)
 	}
-	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, w.logs.Logger())
 	if err != nil {
 		cancel()
 		t.Fatalf("app.New: %v", err)
@@ -254,11 +227,11 @@ func (w *alertWorld) waitReads(n int) {
 func (w *alertWorld) waitFailedRuns(n int) {
 	w.t.Helper()
 	const msg = "alerts: cannot read add-on usage"
-	want := w.logs.count(msg) + n
+	want := w.logs.Count(msg) + n
 	deadline := time.Now().Add(alertWait)
-	for w.logs.count(msg) < want {
+	for w.logs.Count(msg) < want {
 		if time.Now().After(deadline) {
-			w.t.Fatalf("%d failed runs, want %d within %v", w.logs.count(msg), want, alertWait)
+			w.t.Fatalf("%d failed runs, want %d within %v", w.logs.Count(msg), want, alertWait)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
@@ -272,24 +245,8 @@ func (w *alertWorld) click(user, channel, ts, label string) {
 	if !ok {
 		w.t.Fatalf("no message %s in %s", ts, channel)
 	}
-	var btn *slacktest.Button
-	for _, b := range slacktest.ButtonsOf(m) {
-		if b.Text == label {
-			btn = &b
-			break
-		}
-	}
-	if btn == nil {
-		w.t.Fatalf("message %s has no %q button: %+v", ts, label, slacktest.ButtonsOf(m))
-	}
-	d, err := w.slack.SendBlockAction(w.ctx(10*time.Second), slacktest.BlockAction{
-		UserID: user, ChannelID: channel, MessageTS: ts, ActionID: btn.ActionID, BlockID: btn.BlockID, Value: btn.Value,
-	})
-	if err != nil {
-		w.t.Fatalf("press %q: %v", label, err)
-	}
-	if _, err := w.slack.WaitAck(w.ctx(10*time.Second), d.EnvelopeID); err != nil {
-		w.t.Fatalf("ack of %q: %v", label, err)
+	if _, err := w.slack.Press(w.ctx(10*time.Second), user, m, label); err != nil {
+		w.t.Fatal(err)
 	}
 }
 
@@ -415,7 +372,7 @@ func TestAlertReadErrors(t *testing.T) {
 	w.start(nil)
 
 	alert := w.waitPost("Cannot read add-on usage")
-	if failed := w.logs.count("alerts: cannot read add-on usage"); failed < 3 {
+	if failed := w.logs.Count("alerts: cannot read add-on usage"); failed < 3 {
 		t.Errorf("the error alert came after %d failed runs, want 3", failed)
 	}
 	// The client retries addons.list within a run: a count of calls would

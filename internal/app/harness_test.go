@@ -1,17 +1,14 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 	"github.com/dialogbot/dialogbot/dialog/dialogsim"
 	"github.com/dialogbot/dialogbot/internal/app"
 	"github.com/dialogbot/dialogbot/internal/slacktest"
+	"github.com/dialogbot/dialogbot/internal/testlog"
 	"github.com/dialogbot/dialogbot/store"
 )
 
@@ -33,24 +31,6 @@ const (
 	approver2 = "U0APPROV2"
 	outsider  = "U0OUTSIDE"
 )
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type options struct {
 	env        map[string]string // settings on top of the defaults below
@@ -67,7 +47,7 @@ type world struct {
 	sim    *dialogsim.Sim
 	cfg    *config.Config
 	dbPath string
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	opsURL string
 
 	cancel  context.CancelFunc
@@ -84,7 +64,7 @@ type world struct {
 // bot that uses them.
 func newSurroundings(t *testing.T, opts options) (*world, map[string]string) {
 	t.Helper()
-	w := &world{t: t, logs: &syncBuffer{}}
+	w := &world{t: t, logs: &testlog.Buffer{}}
 	w.slack = slacktest.NewServer(t, slacktest.WithTokens(botToken, appToken), slacktest.WithPingInterval(cmpOr(opts.pings, time.Second)))
 	w.sim = dialogsim.New(dialogsim.WithCredentials(dtAccess, dtSecret), dialogsim.WithSeed(7))
 	srv := httptest.NewServer(w.sim)
@@ -121,7 +101,7 @@ func newWorld(t *testing.T, opts options) *world {
 	t.Helper()
 	w, _ := newSurroundings(t, opts)
 	// No redacting handler: the code itself must not log a secret.
-	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := w.logs.Logger()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -263,27 +243,21 @@ func (w *world) ask(user, text string) slacktest.Message {
 	return m
 }
 
-func button(t *testing.T, m slacktest.Message, text string) slacktest.Button {
+func button(t *testing.T, m slacktest.Message, label string) slacktest.Button {
 	t.Helper()
-	for _, b := range slacktest.ButtonsOf(m) {
-		if b.Text == text {
-			return b
-		}
+	b, ok := slacktest.FindButton(m, label)
+	if !ok {
+		t.Fatalf("message has no %q button: %+v", label, slacktest.ButtonsOf(m))
 	}
-	t.Fatalf("message has no %q button: %+v", text, slacktest.ButtonsOf(m))
-	return slacktest.Button{}
+	return b
 }
 
 // click presses a button and waits for the ack.
 func (w *world) click(user string, m slacktest.Message, label string) *slacktest.Delivery {
 	w.t.Helper()
-	b := button(w.t, m, label)
-	d, err := w.slack.SendBlockAction(w.ctx(), slacktest.BlockAction{UserID: user, ChannelID: m.Channel, MessageTS: m.TS, ActionID: b.ActionID, BlockID: b.BlockID, Value: b.Value})
+	d, err := w.slack.Press(w.ctx(), user, m, label)
 	if err != nil {
-		w.t.Fatalf("click %s: %v", label, err)
-	}
-	if _, err := w.slack.WaitAck(w.ctx(), d.EnvelopeID); err != nil {
-		w.t.Fatalf("ack of click: %v", err)
+		w.t.Fatal(err)
 	}
 	return d
 }

@@ -45,17 +45,6 @@ func (c *cluster) ask(conn int, text string) slacktest.Message {
 	return m
 }
 
-func approveButton(t *testing.T, m slacktest.Message) slacktest.Button {
-	t.Helper()
-	for _, b := range slacktest.ButtonsOf(m) {
-		if b.Text == "Approve" {
-			return b
-		}
-	}
-	t.Fatalf("request message has no Approve button: %+v", slacktest.ButtonsOf(m))
-	return slacktest.Button{}
-}
-
 // TestReplicasApproveOnce approves every request through both replicas at
 // the same moment, by two approvers: each request must order its number
 // exactly once, whichever replica's click wins.
@@ -79,17 +68,13 @@ func TestReplicasApproveOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*requests)
 	for _, m := range msgs {
-		b := approveButton(t, m)
+		if _, ok := slacktest.FindButton(m, "Approve"); !ok {
+			t.Fatalf("request message has no Approve button: %+v", slacktest.ButtonsOf(m))
+		}
 		for i, user := range []string{approverA, approverB} {
 			wg.Go(func() {
 				<-start
-				ctx := c.ctx(60 * time.Second)
-				d, err := c.slack.SendBlockAction(ctx, slacktest.BlockAction{UserID: user, ChannelID: m.Channel, MessageTS: m.TS,
-					ActionID: b.ActionID, BlockID: b.BlockID, Value: b.Value, Conn: conns[i]})
-				if err == nil {
-					_, err = c.slack.WaitAck(ctx, d.EnvelopeID)
-				}
-				if err != nil {
+				if _, err := c.slack.PressOn(c.ctx(60*time.Second), conns[i], user, m, "Approve"); err != nil {
 					errs <- fmt.Errorf("approve %s as %s on connection %d: %w", m.TS, user, conns[i], err)
 				}
 			})

@@ -1,7 +1,6 @@
 package replicatest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/dialogbot/dialogbot/dialog/dialogsim"
 	"github.com/dialogbot/dialogbot/internal/slacktest"
+	"github.com/dialogbot/dialogbot/internal/testlog"
 	"github.com/dialogbot/dialogbot/store"
 )
 
@@ -147,31 +147,13 @@ func newSchema(t *testing.T) string {
 	return withParam(t, base, "search_path", schema)
 }
 
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // replica is one `dialogbot serve` process.
 type replica struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
-	done   chan struct{} // closed when the process has exited
-	err    error         // Wait's result, once done
+	stderr *testlog.Buffer // the process's output
+	done   chan struct{}   // closed when the process has exited
+	err    error           // Wait's result, once done
 	killed bool
 }
 
@@ -262,7 +244,7 @@ func (c *cluster) start(n int, extra ...string) {
 	}
 	env = append(env, extra...)
 	for range n {
-		r := &replica{name: fmt.Sprintf("replica %d", len(c.replicas)+1), stderr: &syncBuffer{}, done: make(chan struct{})}
+		r := &replica{name: fmt.Sprintf("replica %d", len(c.replicas)+1), stderr: &testlog.Buffer{}, done: make(chan struct{})}
 		r.cmd = exec.Command(bin, "serve")
 		r.cmd.Env = env
 		r.cmd.Stdout = r.stderr
@@ -381,5 +363,5 @@ func (c *cluster) leaseHolder(d time.Duration) *replica {
 
 // logLines counts the lines of r's log whose message is msg.
 func logLines(r *replica, msg string) int {
-	return strings.Count(r.stderr.String(), `"msg":"`+msg+`"`)
+	return r.stderr.Count(msg)
 }
