@@ -15,6 +15,7 @@ import (
 
 	"github.com/dialogbot/dialogbot/dialog"
 	"github.com/dialogbot/dialogbot/reply"
+	"github.com/dialogbot/dialogbot/internal/testlog"
 	"github.com/dialogbot/dialogbot/store"
 )
 
@@ -23,7 +24,7 @@ type harness struct {
 	store    Store
 	poster   *recorder
 	reader   *reader
-	logs     *logBuffer
+	logs     *testlog.Buffer
 	settings Settings
 }
 
@@ -33,7 +34,7 @@ func newHarness(st Store) *harness {
 		store:    st,
 		poster:   &recorder{},
 		reader:   &reader{},
-		logs:     &logBuffer{},
+		logs:     &testlog.Buffer{},
 		settings: Settings{Channel: "C1"},
 	}
 }
