@@ -14,8 +14,8 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/dialogbot/dialogbot/dialog"
-	"github.com/dialogbot/dialogbot/reply"
 	"github.com/dialogbot/dialogbot/internal/testlog"
+	"github.com/dialogbot/dialogbot/reply"
 	"github.com/dialogbot/dialogbot/store"
 )
 
