@@ -31,9 +31,11 @@ func Escape(s string) string {
 	if !strings.ContainsAny(s, "&<>") {
 		return s
 	}
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
+	return escaper.Replace(s)
 }
+
+// escaper is shared: a strings.Replacer is safe for concurrent use.
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // mrkdwn renders plain reply text for Slack: escaped, with mentions.
 func mrkdwn(s string) string {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,6 +52,7 @@ func TestLoad(t *testing.T) {
 	resetPeakRSS()
 	w := newProcessWorld(t, options{pings: 5 * time.Second})
 	startup := w.startup
+	rss := sampleRSS(t, w.pid, 5*time.Millisecond)
 
 	// A request to press buttons on: approved, so every later press is
 	// answered "already approved" from the store.
@@ -63,6 +65,7 @@ func TestLoad(t *testing.T) {
 	w.sendAndWait(16, 0)
 	idle := w.settledGoroutines()
 	idleRSS := w.metricValue("process_resident_memory_bytes")
+	idleHeap := w.metricValue("go_memstats_heap_inuse_bytes")
 
 	// The burst of slash commands.
 	burst := w.sendAndWait(loadSize, 0)
@@ -96,6 +99,8 @@ func TestLoad(t *testing.T) {
 		t.Errorf("goroutines: %d idle, still %d after the load; leaked?", idle, after)
 	}
 	within1ms := w.ackShareWithin(`le="0.001"`)
+	goSys := w.metricValue("go_memstats_sys_bytes")
+	peakAnon, peakFile := rss.stop()
 	botPeak, botAnon, botFile := w.stopProcess()
 	testPeak := procStatus(os.Getpid())["VmHWM"]
 
@@ -123,6 +128,11 @@ func TestLoad(t *testing.T) {
 		fmt.Fprintf(&b, "  peak RSS of the bot process (VmHWM): %.1f MB   target < %d MB: %s\n", mb(botPeak), targetPeakRSS>>20, mark(botPeak < targetPeakRSS))
 		fmt.Fprintf(&b, "    idle after start: %.1f MB; at the end: %.1f MB anonymous (heap, stacks) + %.1f MB file-backed (the binary's pages)\n",
 			idleRSS/(1<<20), mb(botAnon), mb(botFile))
+		if peakAnon > 0 {
+			fmt.Fprintf(&b, "    highest seen (every 5 ms, after connected): %.1f MB anonymous, %.1f MB file-backed\n", mb(peakAnon), mb(peakFile))
+		}
+		fmt.Fprintf(&b, "    Go runtime: heap in use %.1f MB when idle; %.1f MB obtained from the OS at the end (go_memstats_sys_bytes)\n",
+			idleHeap/(1<<20), goSys/(1<<20))
 	}
 	if testPeak > 0 {
 		fmt.Fprintf(&b, "  peak RSS of the test process (Slack emulator, which keeps every message, + DialogTech simulator): %.1f MB\n", mb(testPeak))
@@ -299,7 +309,7 @@ func newProcessWorld(t *testing.T, opts options) *world {
 	case a := <-addr:
 		w.opsURL = "http://" + a
 	case <-time.After(10 * time.Second):
-		t.Fatal("the bot process never said where /metrics is")
+		t.Fatalf("%s never logged \"serving /healthz...\" with its address: does it serve HTTP_ADDR (app.RunServe)?", w.binary)
 	}
 	return w
 }
@@ -337,21 +347,30 @@ func (w *world) metricValue(series string) float64 {
 	return metricValue(w.t, w.metrics(), series)
 }
 
-// settledGoroutines waits for the bot's goroutine count to stop changing
-// and returns it.
+// settledGoroutines returns the bot's idle goroutine count: the lowest
+// count seen, once no lower one has appeared for settleSamples readings in
+// a row (or after settleWithin). The lowest, not a repeated reading: each
+// reading is taken while /metrics is being served, which may briefly run
+// one more goroutine, and under the race detector a run of equal readings
+// can take minutes to come.
 func (w *world) settledGoroutines() int {
-	prev, stable := int(w.metricValue("go_goroutines")), 0
-	for stable < 10 {
+	low := int(w.metricValue("go_goroutines"))
+	deadline := time.Now().Add(settleWithin)
+	for same := 0; same < settleSamples && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
-		n := int(w.metricValue("go_goroutines"))
-		if n == prev {
-			stable++
+		if n := int(w.metricValue("go_goroutines")); n < low {
+			low, same = n, 0
 		} else {
-			prev, stable = n, 0
+			same++
 		}
 	}
-	return prev
+	return low
 }
+
+const (
+	settleSamples = 10
+	settleWithin  = 5 * time.Second
+)
 
 // goroutinesBackTo polls the bot until it runs at most limit goroutines;
 // leaked reports that the deadline came first.
@@ -430,6 +449,45 @@ func tsTime(ts string) time.Time {
 	s, _ := strconv.ParseInt(sec, 10, 64)
 	us, _ := strconv.ParseInt(micro, 10, 64)
 	return time.UnixMicro(s*1e6 + us)
+}
+
+// rssSampler follows a process's resident memory by kind, for the peaks
+// that VmHWM does not split.
+type rssSampler struct {
+	done       chan struct{}
+	finished   chan struct{}
+	once       sync.Once
+	anon, file int64
+}
+
+// sampleRSS reads /proc/<pid>/status every interval until stop, or until
+// the test ends.
+func sampleRSS(t *testing.T, pid int, interval time.Duration) *rssSampler {
+	s := &rssSampler{done: make(chan struct{}), finished: make(chan struct{})}
+	t.Cleanup(func() { s.stop() })
+	go func() {
+		defer close(s.finished)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			st := procStatus(pid)
+			s.anon, s.file = max(s.anon, st["RssAnon"]), max(s.file, st["RssFile"])
+			select {
+			case <-s.done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return s
+}
+
+// stop ends the sampling and returns the highest anonymous and file-backed
+// RSS seen, in bytes (0 when unknown).
+func (s *rssSampler) stop() (anon, file int64) {
+	s.once.Do(func() { close(s.done) })
+	<-s.finished
+	return s.anon, s.file
 }
 
 // resetPeakRSS starts VmHWM over from the current RSS, so that earlier

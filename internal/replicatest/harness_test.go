@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -238,7 +241,7 @@ func (c *cluster) start(n int, extra ...string) {
 		"DIALOGTECH_BASE_URL=" + c.simURL,
 		"DATABASE_URL=" + c.dbURL,
 		"APPROVERS=" + approverA + "," + approverB,
-		"HTTP_ADDR=",
+		"HTTP_ADDR=127.0.0.1:0",
 		"LOG_LEVEL=debug",
 		"LOG_FORMAT=json",
 	}
@@ -267,6 +270,48 @@ func (c *cluster) start(n int, extra ...string) {
 		}
 		c.t.Fatalf("replicas did not connect: %v", err)
 	}
+	for _, r := range c.live() {
+		c.waitReady(ctx, r)
+	}
+}
+
+// waitReady waits until r's /readyz answers 200: the program serves
+// HTTP_ADDR, and finds its store and its Socket Mode connection healthy.
+func (c *cluster) waitReady(ctx context.Context, r *replica) {
+	c.t.Helper()
+	var last string
+	for {
+		if addr := opsAddr(r.stderr.String()); addr != "" {
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return
+				}
+				last = fmt.Sprintf("%d %s", resp.StatusCode, body)
+			} else {
+				last = err.Error()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			c.t.Fatalf("%s: /readyz not ready (last: %q)\n%s", r.name, last, r.stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// opsAddr is the address a replica logged for /healthz, /readyz and
+// /metrics, or "".
+func opsAddr(logs string) string {
+	for line := range strings.SplitSeq(logs, "\n") {
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &l) == nil && strings.HasPrefix(l.Msg, "serving /healthz") {
+			return l.Addr
+		}
+	}
+	return ""
 }
 
 func (c *cluster) live() []*replica {
