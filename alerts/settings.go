@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -69,30 +70,14 @@ type Settings struct {
 }
 
 func (s Settings) withDefaults() Settings {
-	if s.Threshold == 0 {
-		s.Threshold = DefaultThreshold
-	}
-	if s.CriticalThreshold == 0 {
-		s.CriticalThreshold = DefaultCriticalThreshold
-	}
-	if s.Margin == 0 {
-		s.Margin = DefaultMargin
-	}
-	if s.RepeatInterval == 0 {
-		s.RepeatInterval = DefaultRepeatInterval
-	}
-	if s.Horizon == 0 {
-		s.Horizon = DefaultHorizon
-	}
-	if s.ForecastFrom == 0 {
-		s.ForecastFrom = DefaultForecastFrom
-	}
-	if s.ErrorAfter == 0 {
-		s.ErrorAfter = DefaultErrorAfter
-	}
-	if s.Schedule == "" {
-		s.Schedule = DefaultSchedule
-	}
+	s.Threshold = cmp.Or(s.Threshold, DefaultThreshold)
+	s.CriticalThreshold = cmp.Or(s.CriticalThreshold, DefaultCriticalThreshold)
+	s.Margin = cmp.Or(s.Margin, DefaultMargin)
+	s.RepeatInterval = cmp.Or(s.RepeatInterval, DefaultRepeatInterval)
+	s.Horizon = cmp.Or(s.Horizon, DefaultHorizon)
+	s.ForecastFrom = cmp.Or(s.ForecastFrom, DefaultForecastFrom)
+	s.ErrorAfter = cmp.Or(s.ErrorAfter, DefaultErrorAfter)
+	s.Schedule = cmp.Or(s.Schedule, DefaultSchedule)
 	return s
 }
 

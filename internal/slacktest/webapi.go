@@ -328,20 +328,30 @@ func (s *Server) postMessage(r *apiRequest) (map[string]any, string) {
 	if channel == "" {
 		return nil, "channel_not_found"
 	}
-	text, _ := r.str("text")
-	blocks, _, err := r.rawJSON("blocks")
-	if err != nil {
-		return nil, "invalid_blocks"
+	text, blocks, threadTS, code := newContent(r)
+	if code != "" {
+		return nil, code
 	}
-	blocks = nonEmptyBlocks(blocks)
-	if text == "" && blocks == nil {
-		return nil, "no_text"
-	}
-	threadTS, _ := r.str("thread_ts")
 	m := &Message{Channel: channel, TS: s.newTSLocked(), ThreadTS: threadTS, Text: text, User: botUserID, Blocks: blocks}
 	s.messages = append(s.messages, m)
 	s.recordLocked(m)
 	return map[string]any{"channel": channel, "ts": m.TS, "message": messageObject(m)}, ""
+}
+
+// newContent reads what a new message says: its text, its blocks and the
+// thread it goes in; code is Slack's error when it says nothing.
+func newContent(r *apiRequest) (text string, blocks json.RawMessage, threadTS, code string) {
+	text, _ = r.str("text")
+	blocks, _, err := r.rawJSON("blocks")
+	if err != nil {
+		return "", nil, "", "invalid_blocks"
+	}
+	blocks = nonEmptyBlocks(blocks)
+	if text == "" && blocks == nil {
+		return "", nil, "", "no_text"
+	}
+	threadTS, _ = r.str("thread_ts")
+	return text, blocks, threadTS, ""
 }
 
 func (s *Server) updateMessage(r *apiRequest) (map[string]any, string) {
@@ -391,16 +401,10 @@ func (s *Server) postEphemeral(r *apiRequest) (map[string]any, string) {
 	if user == "" {
 		return nil, "user_not_in_channel"
 	}
-	text, _ := r.str("text")
-	blocks, _, err := r.rawJSON("blocks")
-	if err != nil {
-		return nil, "invalid_blocks"
+	text, blocks, threadTS, code := newContent(r)
+	if code != "" {
+		return nil, code
 	}
-	blocks = nonEmptyBlocks(blocks)
-	if text == "" && blocks == nil {
-		return nil, "no_text"
-	}
-	threadTS, _ := r.str("thread_ts")
 	m := &Message{Channel: channel, TS: s.newTSLocked(), ThreadTS: threadTS, Text: text, User: botUserID, Blocks: blocks, EphemeralTo: user}
 	s.ephemerals = append(s.ephemerals, m)
 	s.recordLocked(m)
