@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"os"
 	"os/exec"
@@ -142,6 +143,14 @@ func TestBinary(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
+	if f, err := elf.Open(bin); err == nil {
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("%s needs a dynamic loader; it should be one static binary", bin)
+			}
+		}
+		f.Close()
+	}
 
 	dialogbot := func(ctx context.Context, args ...string) (stdout, stderr string, code int) {
 		var o, e bytes.Buffer
@@ -179,6 +188,8 @@ func buildBinary(t *testing.T) string {
 	}
 	bin := filepath.Join(t.TempDir(), "dialogbot")
 	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, ".")
+	// As on a machine with no C compiler: one static binary.
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
