@@ -442,8 +442,15 @@ func (r *Runner) Snooze(ctx context.Context, key, userID string, d time.Duration
 	if st.Key != ReadErrorKey {
 		what = name(st.Reading)
 	}
-	return ephemeral(fmt.Sprintf("Snoozed %s until %s. You will still hear if it becomes critical.",
-		what, st.SnoozedUntil.UTC().Format(timeLayout))), nil
+	still := "You will still hear if it becomes critical."
+	switch st.Level {
+	case LevelCritical:
+		still = "It is critical already: no repeats until then, but you will hear when it resolves."
+	case LevelError:
+		still = "You will hear when reading works again."
+	}
+	return ephemeral(fmt.Sprintf("Snoozed %s until %s. %s",
+		what, st.SnoozedUntil.UTC().Format(timeLayout), still)), nil
 }
 
 func ephemeral(text string) reply.Message {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dialogbot/dialogbot/internal/testlog"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/")
@@ -172,5 +176,47 @@ func TestBinaryConsole(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "dialogbot.db")); err != nil {
 		t.Errorf("the sandbox's database is not in the working directory: %v", err)
+	}
+}
+
+// TestConsoleShowsAlerts: with ALERT_CHANNEL set, the capacity alerts run
+// in the console and show up in the terminal, buttons numbered; pressing
+// Snooze works there as in Slack.
+func TestConsoleShowsAlerts(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "console.db")
+	e := env{"DATABASE_URL": db, "ALERT_CHANNEL": "C0ALERTS", "ALERT_SCHEDULE": "@every 1s"}
+	in, typed := io.Pipe()
+	var out testlog.Buffer
+	done := make(chan int)
+	go func() { done <- run(t.Context(), []string{"console"}, in, &out, io.Discard, e.lookup) }()
+
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(out.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the console within 20s:\n%s", want, out.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// The sandbox's Campaign Guest Logins is 1/1 in use.
+	waitFor("dialogbot in #C0ALERTS (m1):")
+	waitFor("Campaign Guest Logins has no capacity left")
+	n := regexp.MustCompile(`\[(\d+)\] Snooze 1 day`).FindStringSubmatch(out.String())
+	if n == nil {
+		t.Fatalf("no Snooze button on the alert:\n%s", out.String())
+	}
+	fmt.Fprintf(typed, "%s\n", n[1])
+	waitFor("Snoozed")
+	fmt.Fprintln(typed, "quit")
+	if code := <-done; code != 0 {
+		t.Errorf("console exit %d", code)
+	}
+	if testing.Verbose() {
+		t.Log(out.String())
+	}
+	if strings.Count(out.String(), "Campaign Guest Logins has no capacity left") < 1 {
+		t.Errorf("alert not shown:\n%s", out.String())
 	}
 }
