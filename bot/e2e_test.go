@@ -677,3 +677,29 @@ func TestRequestPrice(t *testing.T) {
 		t.Errorf("request without a listed price:\n%s", got)
 	}
 }
+
+// TestBotNotInChannel: a request that cannot be posted is withdrawn, so
+// no approver can ever see it; the requester is told to invite the bot.
+func TestBotNotInChannel(t *testing.T) {
+	w := newWorld(t, options{})
+	w.slack.RemoveBot(channel)
+	text := responseText(w.slash(requester, "/numbers order 312 2"))
+	if !strings.Contains(text, "dialogbot is not in this channel") || !strings.Contains(text, "/invite") {
+		t.Errorf("reply: %q", text)
+	}
+	pending, err := w.store.ListRequests(w.ctx(), store.StatePending, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 0 {
+		t.Errorf("%d requests still pending after a failed post", len(pending))
+	}
+	if n := buyingCalls(w.sim); n != 0 {
+		t.Errorf("%d buying calls", n)
+	}
+
+	w.slack.AddBot(channel)
+	m := w.ask(requester, "/numbers order 312 2")
+	w.click(approver, m, "Approve")
+	w.updated(m.TS, "ordered:")
+}

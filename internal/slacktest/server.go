@@ -94,6 +94,7 @@ type Server struct {
 	lastTS   int64 // microseconds of the last message ts handed out
 	calls    []APICall
 	limits   map[string]*rateLimit
+	outside  map[string]bool // channels the bot is not a member of
 	tickets  map[string]bool // apps.connections.open tickets; true while unused
 	conns    map[int]*conn
 	lastConn int
@@ -133,6 +134,7 @@ func New(opts ...Option) *Server {
 		cfg:        cfg,
 		changed:    make(chan struct{}),
 		limits:     map[string]*rateLimit{},
+		outside:    map[string]bool{},
 		tickets:    map[string]bool{},
 		conns:      map[int]*conn{},
 		envelopes:  map[string]*envelope{},

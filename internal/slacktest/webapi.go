@@ -58,6 +58,22 @@ func (s *Server) RateLimit(method string, times int, retryAfter time.Duration) {
 	s.limits[method] = &rateLimit{times: times, retryAfter: retryAfter}
 }
 
+// RemoveBot takes the bot out of channel: as in Slack without the
+// chat:write.public scope, chat.postMessage there answers not_in_channel.
+// AddBot puts it back.
+func (s *Server) RemoveBot(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outside[channel] = true
+}
+
+// AddBot undoes RemoveBot.
+func (s *Server) AddBot(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.outside, channel)
+}
+
 // Calls returns the recorded calls of method, or every call when method is "".
 func (s *Server) Calls(method string) []APICall {
 	s.mu.Lock()
@@ -327,6 +343,9 @@ func (s *Server) postMessage(r *apiRequest) (map[string]any, string) {
 	channel, _ := r.str("channel")
 	if channel == "" {
 		return nil, "channel_not_found"
+	}
+	if s.outside[channel] {
+		return nil, "not_in_channel"
 	}
 	text, blocks, threadTS, code := newContent(r)
 	if code != "" {

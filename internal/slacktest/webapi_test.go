@@ -453,3 +453,26 @@ func TestRecordedArgs(t *testing.T) {
 		t.Errorf("args (-want +got):\n%s", diff)
 	}
 }
+
+func TestBotNotInChannel(t *testing.T) {
+	srv := NewServer(t)
+	ctx := testContext(t)
+	api := newAPI(srv, srv.BotToken())
+
+	srv.RemoveBot("C1")
+	_, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("hi", false))
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) || se.Err != "not_in_channel" {
+		t.Fatalf("post to a channel without the bot: %v, want not_in_channel", err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, "C2", slack.MsgOptionText("hi", false)); err != nil {
+		t.Errorf("post to another channel: %v", err)
+	}
+	srv.AddBot("C1")
+	if _, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("hi", false)); err != nil {
+		t.Errorf("post after AddBot: %v", err)
+	}
+	if n := len(srv.Messages("C1")); n != 1 {
+		t.Errorf("stored messages in C1 = %d, want 1", n)
+	}
+}
