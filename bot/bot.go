@@ -48,6 +48,7 @@ type Observer interface {
 // Bot is a running Slack transport.
 type Bot struct {
 	cfg      Config
+	http     *http.Client
 	api      *slack.Client
 	sm       *socketmode.Client
 	h        *command.Handler
@@ -107,10 +108,17 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 	for _, o := range opts {
 		o(b)
 	}
+	// One client, with a bound on every call, for the Web API and for
+	// response_url posts.
+	b.http = &http.Client{Timeout: 30 * time.Second}
 	apiOpts := []slack.Option{
 		slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionHTTPClient(b.http),
+		// After the HTTP client: OptionRetry wraps the client set so far.
+		// Only 429s are retried, after Slack's Retry-After: a post that
+		// failed any other way may have been made, and must not be made
+		// twice.
 		slack.OptionRetry(3),
-		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}),
 	}
 	if cfg.APIURL != "" {
 		apiOpts = append(apiOpts, slack.OptionAPIURL(cfg.APIURL))

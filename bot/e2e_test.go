@@ -703,3 +703,24 @@ func TestBotNotInChannel(t *testing.T) {
 	w.click(approver, m, "Approve")
 	w.updated(m.TS, "ordered:")
 }
+
+// TestRateLimitedUpdate: when Slack rate-limits the update of a decided
+// request, the bot waits as Slack asks and the message still shows the
+// outcome; DialogTech is called once.
+func TestRateLimitedUpdate(t *testing.T) {
+	w := newWorld(t, options{})
+	m := w.ask(requester, "/numbers order 312 2")
+	w.slack.RateLimit("chat.update", 1, time.Second)
+	w.click(approver, m, "Approve")
+	w.updated(m.TS, "ordered:")
+	if n := buyingCalls(w.sim); n != 1 {
+		t.Errorf("%d buying calls, want 1", n)
+	}
+	var statuses []int
+	for _, c := range w.slack.Calls("chat.update") {
+		statuses = append(statuses, c.Status)
+	}
+	if len(statuses) < 2 || statuses[0] != 429 || statuses[len(statuses)-1] != 200 {
+		t.Errorf("chat.update statuses %v, want a 429 then success", statuses)
+	}
+}

@@ -169,7 +169,7 @@ func (b *Bot) replyTo(ctx context.Context, m reply.Message, t target) {
 			typ = slack.ResponseTypeInChannel
 		}
 		blocks := slack.Blocks{BlockSet: Blocks(m)}
-		err = slack.PostWebhookContext(ctx, t.responseURL, &slack.WebhookMessage{Text: Text(m), Blocks: &blocks, ResponseType: typ})
+		err = slack.PostWebhookCustomHTTPContext(ctx, t.responseURL, b.http, &slack.WebhookMessage{Text: Text(m), Blocks: &blocks, ResponseType: typ})
 	case t.channelID != "" && t.userID != "":
 		_, err = b.api.PostEphemeralContext(ctx, t.channelID, t.userID, msgOptions(m)...)
 	case t.userID != "":
