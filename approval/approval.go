@@ -72,6 +72,9 @@ func (e *DecidedError) Error() string {
 	return fmt.Sprintf("request %s is already %s", e.Request.ID, e.Request.State)
 }
 
+// Unwrap is store.ErrConflict: somebody else changed the request first.
+func (e *DecidedError) Unwrap() error { return store.ErrConflict }
+
 // Outcome is what a successful or failed buying call produced, stored with
 // the request and shown on its message.
 type Outcome struct {
@@ -261,7 +264,8 @@ func (s *Service) execute(ctx context.Context, r *store.Request) (*store.Request
 	}
 	s.audit(ctx, r.ID, "system", "dialogtech.result", fmt.Sprintf("%s: %s", to, outcomeText(outcome)))
 	s.log.InfoContext(ctx, "request executed", "request_id", r.ID, "user_id", r.DecidedBy, "outcome", string(to))
-	done, err := s.transition(ctx, r.ID, store.StateExecuting, to, store.Transition{At: s.now().UTC(), Outcome: raw})
+	// Now, not At: the message keeps saying when the approver decided.
+	done, err := s.transition(ctx, r.ID, store.StateExecuting, to, store.Transition{Now: s.now().UTC(), Outcome: raw})
 	if err != nil {
 		return nil, fmt.Errorf("approval: record outcome of %s: %w", r.ID, err)
 	}
@@ -357,7 +361,7 @@ func (s *Service) Sweep(ctx context.Context) ([]*store.Request, error) {
 			continue
 		}
 		raw, _ := json.Marshal(Outcome{Error: "the bot stopped while the call was in flight; it may or may not have gone through"})
-		done, err := s.transition(ctx, r.ID, store.StateExecuting, store.StateUnknown, store.Transition{At: now, Outcome: raw})
+		done, err := s.transition(ctx, r.ID, store.StateExecuting, store.StateUnknown, store.Transition{Now: now, Outcome: raw})
 		if err != nil {
 			continue // finished meanwhile
 		}

@@ -245,13 +245,16 @@ func (s *sqlStore) SetMessage(ctx context.Context, id, channelID, ts string) err
 
 // Transition refuses a move the state diagram does not allow (see
 // State.CanMoveTo) with an error that is neither ErrConflict nor
-// ErrNotFound. t.At sets DecidedAt and UpdatedAt; without it UpdatedAt is
-// now and DecidedAt is kept.
+// ErrNotFound. t.At sets DecidedAt, and UpdatedAt unless t.Now is set;
+// without At, DecidedAt is kept and UpdatedAt is t.Now, or now.
 func (s *sqlStore) Transition(ctx context.Context, id string, from, to State, t Transition) (*Request, error) {
 	if !from.CanMoveTo(to) {
 		return nil, fmt.Errorf("store: transition %s: %s → %s is not a move the state diagram allows", id, from, to)
 	}
-	updated := normTime(t.At)
+	updated := normTime(t.Now)
+	if updated.IsZero() {
+		updated = normTime(t.At)
+	}
 	if updated.IsZero() {
 		updated = now()
 	}

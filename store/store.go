@@ -81,9 +81,13 @@ type Request struct {
 // Zero fields leave the stored value alone.
 type Transition struct {
 	By      string
-	At      time.Time
+	At      time.Time // the decision's time: sets DecidedAt (and UpdatedAt unless Now is set)
 	Reason  string
 	Outcome json.RawMessage
+	// Now is when the change is written (UpdatedAt) when it is not a
+	// decision: an outcome arriving or a sweep keeps DecidedAt, the time
+	// a person decided.
+	Now time.Time
 }
 
 // AuditEntry is one append-only line of the audit log.

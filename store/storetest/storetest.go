@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SetMessage", testSetMessage},
 		{"Transitions", testTransitions},
 		{"TransitionKeepsZeroFields", testTransitionKeepsZeroFields},
+		{"TransitionNowKeepsDecidedAt", testTransitionNowKeepsDecidedAt},
 		{"TransitionNotFound", testTransitionNotFound},
 		{"TransitionIllegal", testTransitionIllegal},
 		{"ConcurrentClaim", testConcurrentClaim},
@@ -303,6 +304,26 @@ func testTransitionKeepsZeroFields(t *testing.T, s store.Store) {
 	}
 	if !between(got.UpdatedAt, before, after) {
 		t.Errorf("UpdatedAt = %v, want now (between %v and %v) when At is zero", got.UpdatedAt, before, after)
+	}
+}
+
+// testTransitionNowKeepsDecidedAt: a change that is not a decision (an
+// outcome, a sweep) sets UpdatedAt from Now and keeps when the person
+// decided.
+func testTransitionNowKeepsDecidedAt(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	create(t, s, newRequest("r1"))
+	approve := store.Transition{By: "U2", At: at(time.Minute)}
+	if _, err := s.Transition(ctx, "r1", store.StatePending, store.StateExecuting, approve); err != nil {
+		t.Fatalf("Transition pending → executing: %v", err)
+	}
+	later := at(3 * time.Hour)
+	got, err := s.Transition(ctx, "r1", store.StateExecuting, store.StateUnknown, store.Transition{Now: later})
+	if err != nil {
+		t.Fatalf("Transition executing → unknown: %v", err)
+	}
+	if !got.DecidedAt.Equal(approve.At) || !got.UpdatedAt.Equal(later) {
+		t.Errorf("DecidedAt %v, UpdatedAt %v; want %v (the approval) and %v", got.DecidedAt, got.UpdatedAt, approve.At, later)
 	}
 }
 

@@ -1,0 +1,90 @@
+package approval_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dialogbot/dialogbot/approval"
+	"github.com/dialogbot/dialogbot/store"
+)
+
+// racingStore lets another actor (a second replica's sweep, an approver)
+// decide the first due request between Sweep's list and its write.
+type racingStore struct {
+	store.Store
+	race func(ctx context.Context, due []*store.Request)
+}
+
+func (s *racingStore) PendingExpiredBefore(ctx context.Context, now time.Time) ([]*store.Request, error) {
+	due, err := s.Store.PendingExpiredBefore(ctx, now)
+	if err == nil && s.race != nil {
+		s.race(ctx, due)
+	}
+	return due, err
+}
+
+// TestSweepContinuesAfterLostRace: one lost race (another replica expired,
+// or an approver claimed, the first due request) must not stop the sweep from expiring the others and marking
+// stuck ones unknown.
+func TestSweepContinuesAfterLostRace(t *testing.T) {
+	f := newFixture(t, approval.Policy{Approvers: []string{"UA"}, TTL: time.Hour, StaleExecuting: 5 * time.Minute}, nil)
+	a := f.open(t, "UR")
+	b := f.open(t, "UR")
+	stuck := f.open(t, "UR")
+	ctx := context.Background()
+	if _, err := f.st.Transition(ctx, stuck.ID, store.StatePending, store.StateExecuting, store.Transition{By: "UA", At: f.now}); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(2 * time.Hour)
+	var lost string
+	rs := &racingStore{Store: f.st, race: func(ctx context.Context, due []*store.Request) {
+		// Another replica's sweep wins the first one.
+		lost = due[0].ID
+		if _, err := f.st.Transition(ctx, due[0].ID, store.StatePending, store.StateExpired, store.Transition{At: f.now}); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	svc := approval.New(rs, f.buyer, f.svc.Policy(), approval.WithClock(func() time.Time { return f.now }))
+	changed, err := svc.Sweep(ctx)
+	if err != nil {
+		t.Errorf("Sweep: %v", err)
+	}
+	got := map[string]store.State{}
+	for _, r := range changed {
+		got[r.ID] = r.State
+	}
+	other := a.ID
+	if lost == a.ID {
+		other = b.ID
+	}
+	if got[other] != store.StateExpired || got[stuck.ID] != store.StateUnknown {
+		t.Errorf("sweep changed %v; want %s expired and %s unknown (%s was lost to another sweeper)", got, other, stuck.ID, lost)
+	}
+}
+
+// TestSweepKeepsApprovalTime: the approval time shown on the message
+// ("Approved by @x at T") is DecidedAt; marking an interrupted request
+// unknown hours later must not move it.
+func TestSweepKeepsApprovalTime(t *testing.T) {
+	f := newFixture(t, approval.Policy{Approvers: []string{"UA"}, TTL: 24 * time.Hour, StaleExecuting: 5 * time.Minute}, nil)
+	ctx := context.Background()
+	approvedAt := f.now
+
+	// Interrupted mid-call, found by the sweep after a restart 3 h later.
+	r := f.open(t, "UR")
+	if _, err := f.st.Transition(ctx, r.ID, store.StatePending, store.StateExecuting, store.Transition{By: "UA", At: approvedAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(3 * time.Hour)
+	if _, err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.st.GetRequest(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != store.StateUnknown || !got.DecidedAt.Equal(approvedAt) {
+		t.Errorf("swept request: state %s, DecidedAt %s; want unknown, approved at %s", got.State, got.DecidedAt, approvedAt)
+	}
+}
