@@ -75,6 +75,15 @@ func (e *DecidedError) Error() string {
 // Unwrap is store.ErrConflict: somebody else changed the request first.
 func (e *DecidedError) Unwrap() error { return store.ErrConflict }
 
+// ExpiredError is ErrExpired with the request as it is now: a click found
+// it past its time and expired it, so its message has to say so.
+type ExpiredError struct{ Request *store.Request }
+
+func (e *ExpiredError) Error() string { return ErrExpired.Error() }
+
+// Unwrap is ErrExpired.
+func (e *ExpiredError) Unwrap() error { return ErrExpired }
+
 // Outcome is what a successful or failed buying call produced, stored with
 // the request and shown on its message.
 type Outcome struct {
@@ -226,10 +235,11 @@ func (s *Service) Approve(ctx context.Context, id, user string) (*store.Request,
 	}
 	now := s.now().UTC()
 	if !now.Before(r.ExpiresAt) {
-		if _, err := s.expire(ctx, r); err != nil {
+		expired, err := s.expire(ctx, r)
+		if err != nil {
 			return nil, err
 		}
-		return nil, ErrExpired
+		return nil, &ExpiredError{Request: expired}
 	}
 	claimed, err := s.transition(ctx, id, store.StatePending, store.StateExecuting, store.Transition{By: user, At: now})
 	if err != nil {

@@ -724,3 +724,81 @@ func TestRateLimitedUpdate(t *testing.T) {
 		t.Errorf("chat.update statuses %v, want a 429 then success", statuses)
 	}
 }
+
+// TestApproveAfterExpiryBeforeSweep: an Approve on a request past its time
+// that no sweep has closed yet expires it, and its message says so at once
+// (no buttons left), with a note in its thread; nothing is bought.
+func TestApproveAfterExpiryBeforeSweep(t *testing.T) {
+	w := newWorld(t, options{sweepInterval: time.Hour})
+	m := w.ask(requester, "/numbers order 312 2")
+	id := requestID(t, m)
+	w.clock.Advance(2 * time.Hour) // TTL is one hour
+	w.click(approver, m, "Approve")
+	w.ephemeral(approver, "expired")
+	w.waitState(id, store.StateExpired)
+	cur := w.updated(m.TS, "Expired")
+	if b := slacktest.ButtonsOf(cur); len(b) > 0 {
+		t.Errorf("expired request's message still has buttons: %v", b)
+	}
+	if n := buyingCalls(w.sim); n != 0 {
+		t.Errorf("%d buying calls", n)
+	}
+}
+
+// TestShutdownDuringPurchase: SIGTERM while the buying call is in flight
+// and outlasts SHUTDOWN_TIMEOUT. The call is made once and recorded, and
+// the people are still told: the message shows the outcome and the
+// approver gets the reply.
+func TestShutdownDuringPurchase(t *testing.T) {
+	w := newWorld(t, options{shutdownTimeout: 300 * time.Millisecond})
+	m := w.ask(requester, "/numbers order 312 2")
+	id := requestID(t, m)
+	w.sim.InjectFault(dialog.ActionNumbersOrder, dialogsim.Fault{Latency: 1500 * time.Millisecond})
+	w.click(approver, m, "Approve")
+	w.waitState(id, store.StateExecuting)
+	w.stop()
+	w.waitState(id, store.StateSucceeded)
+	if n := w.sim.CallCount(dialog.ActionNumbersOrder); n != 1 {
+		t.Fatalf("numbers.order calls = %d, want 1", n)
+	}
+	w.updated(m.TS, "Approved and ordered")
+	w.ephemeral(approver, "Approved and ordered")
+}
+
+// TestLateClickRedrawsStaleMessage: a press on a request decided while its
+// message missed the update (Slack refused it) brings the message up to
+// date; presses in a burst redraw it once.
+func TestLateClickRedrawsStaleMessage(t *testing.T) {
+	w := newWorld(t, options{})
+	m := w.ask(requester, "/numbers order 312 1")
+	// The outcome update is lost: Slack answers 429 to it and to every
+	// retry until the bot gives up.
+	w.slack.RateLimit("chat.update", 100, 10*time.Millisecond)
+	w.click(approver, m, "Approve")
+	w.waitState(requestID(t, m), store.StateSucceeded)
+	// The thread note goes after the update: once it is there, the job is
+	// done.
+	if _, err := w.slack.WaitForMessage(w.ctx(), func(x slacktest.Message) bool { return x.ThreadTS == m.TS }); err != nil {
+		t.Fatal(err)
+	}
+	w.slack.RateLimit("chat.update", 0, 0)
+	if cur, _ := w.slack.Message(channel, m.TS); len(slacktest.ButtonsOf(cur)) == 0 {
+		t.Fatal("the outcome update was not lost; the test proves nothing")
+	}
+	before := len(w.slack.Calls("chat.update"))
+	for range 3 {
+		w.click(approver2, m, "Approve")
+	}
+	w.updated(m.TS, "Approved and ordered")
+	w.ephemeral(approver2, "already")
+	time.Sleep(200 * time.Millisecond)
+	var ok int
+	for _, c := range w.slack.Calls("chat.update")[before:] {
+		if c.Status == 200 {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d successful chat.update calls for 3 late presses, want 1", ok)
+	}
+}

@@ -22,6 +22,9 @@ type target struct {
 	triggerID   string // for opening a modal
 }
 
+// applyTimeout bounds carrying out one result in Slack.
+const applyTimeout = 15 * time.Second
+
 const (
 	denyCallbackID = "deny_reason"
 	denyBlockID    = "reason"
@@ -85,6 +88,12 @@ func (b *Bot) eventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent) {
 // apply carries out a result: the reply to the person, the new channel
 // post, the edits of earlier messages, the thread replies, and a modal.
 func (b *Bot) apply(ctx context.Context, res command.Result, t target) {
+	// What happened must be shown even when a shutdown is cutting work
+	// short: a purchase made during the last seconds of a process still
+	// gets its message updated and its people told. Bounded, so shutdown
+	// still ends.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyTimeout)
+	defer cancel()
 	if res.AskReason != "" {
 		if err := b.askReason(ctx, res.AskReason, t); err != nil {
 			b.log.WarnContext(ctx, "deny: could not open the reason dialog; denying without a reason", "request_id", res.AskReason, "err", redactURLError(err))

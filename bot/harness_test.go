@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http/httptest"
@@ -41,10 +42,12 @@ func (c *clock) Advance(d time.Duration)   { c.offset.Add(int64(d)) }
 func (c *clock) NowFunc() func() time.Time { return c.Now }
 
 type options struct {
-	approvers []string
-	allowSelf bool
-	workers   int
-	account   func(command.Account) command.Account
+	approvers       []string
+	allowSelf       bool
+	workers         int
+	account         func(command.Account) command.Account
+	sweepInterval   time.Duration // 50ms when zero
+	shutdownTimeout time.Duration // 5s when zero
 }
 
 // world is everything one end-to-end test runs against: a Slack emulator,
@@ -111,7 +114,7 @@ func (w *world) start() {
 	approvals := approval.New(w.store, client, approval.Policy{Approvers: w.opts.approvers, AllowSelfApproval: w.opts.allowSelf, TTL: time.Hour},
 		approval.WithClock(w.clock.Now), approval.WithLogger(log))
 	h := command.New(account, approvals, command.WithLogger(log), command.WithClock(w.clock.Now))
-	b, err := bot.New(bot.Config{BotToken: botToken, AppToken: appToken, APIURL: w.slack.APIURL(), Workers: w.opts.workers, SweepInterval: 50 * time.Millisecond, ShutdownTimeout: 5 * time.Second}, h, bot.WithLogger(log))
+	b, err := bot.New(bot.Config{BotToken: botToken, AppToken: appToken, APIURL: w.slack.APIURL(), Workers: w.opts.workers, SweepInterval: cmp.Or(w.opts.sweepInterval, 50*time.Millisecond), ShutdownTimeout: cmp.Or(w.opts.shutdownTimeout, 5*time.Second)}, h, bot.WithLogger(log))
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialogbot/dialogbot/approval"
 	"github.com/dialogbot/dialogbot/dialog"
 	"github.com/dialogbot/dialogbot/reply"
 	"github.com/dialogbot/dialogbot/store"
@@ -24,11 +25,61 @@ func (h *Handler) Act(ctx context.Context, a Action) Result {
 	if err != nil {
 		outcome = errorKind(err)
 		res = Result{Reply: h.errorReply(ctx, err)}
+		res.Edits, res.Threads = h.redraw(err, start)
 	}
 	d := h.now().Sub(start)
 	h.log.InfoContext(ctx, "action", "action", a.ActionID, "request_id", a.Value, "user_id", a.UserID, "outcome", outcome, "duration", d)
 	h.observed("action", a.ActionID, outcome, d)
 	return res
+}
+
+// redrawEvery is how often late clicks on one request may redraw its
+// message: a burst of presses on a stale rendering makes one update, not
+// one per press (Slack rate-limits chat.update).
+const redrawEvery = time.Minute
+
+// redraw brings the message of a request a click found already decided
+// (or just expired) up to date: a press on a button of a decided request
+// means the message still shows buttons, e.g. because its update was lost
+// at shutdown. The request the click itself expired also gets its thread
+// note; the others had theirs.
+func (h *Handler) redraw(err error, now time.Time) (edits, threads []Edit) {
+	var de *approval.DecidedError
+	var ee *approval.ExpiredError
+	switch {
+	case errors.As(err, &ee) && ee.Request != nil && ee.Request.MessageTS != "":
+		r := ee.Request
+		h.redrewAt(r.ID, now)
+		return []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r)}},
+			[]Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: notice(r)}}
+	case errors.As(err, &de) && de.Request != nil && de.Request.MessageTS != "":
+		r := de.Request
+		if !h.redrewAt(r.ID, now) {
+			return nil, nil
+		}
+		return []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r)}}, nil
+	}
+	return nil, nil
+}
+
+// redrewAt records a redraw of request id at now; false means one was made
+// less than redrawEvery ago.
+func (h *Handler) redrewAt(id string, now time.Time) bool {
+	h.redrawMu.Lock()
+	defer h.redrawMu.Unlock()
+	if h.redrawn == nil {
+		h.redrawn = map[string]time.Time{}
+	}
+	if last, ok := h.redrawn[id]; ok && now.Sub(last) < redrawEvery {
+		return false
+	}
+	for k, t := range h.redrawn {
+		if now.Sub(t) >= redrawEvery {
+			delete(h.redrawn, k)
+		}
+	}
+	h.redrawn[id] = now
+	return true
 }
 
 func (h *Handler) act(ctx context.Context, a Action) (Result, error) {

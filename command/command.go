@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dialogbot/dialogbot/approval"
@@ -111,6 +112,9 @@ type Handler struct {
 	now       func() time.Time
 	commands  []*Command
 	observe   func(kind, name, outcome string, d time.Duration)
+
+	redrawMu sync.Mutex
+	redrawn  map[string]time.Time // request id → when a late click last redrew its message
 }
 
 // Option configures a Handler.
