@@ -362,14 +362,29 @@ func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// redactURL masks the password of a URL; text that does not parse as a URL
-// is not shown at all, since it may hold one anyway.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return redacted
+// redactURL is RedactDatabaseURL.
+func redactURL(raw string) string { return RedactDatabaseURL(raw) }
+
+// RedactDatabaseURL is DATABASE_URL as it may be shown: a sqlite: file
+// name as it is, a postgres:// URL with its password (in the user info or
+// in a password= parameter) masked, and anything else not at all, since
+// it may hold a password in a form that cannot be told apart.
+func RedactDatabaseURL(raw string) string {
+	switch {
+	case strings.HasPrefix(raw, "sqlite:"):
+		return raw
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil {
+			return redacted
+		}
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
+		return u.Redacted()
 	}
-	return u.Redacted()
+	return redacted
 }
 
 // SettingError is a setting that is missing or wrong. Its text is one line

@@ -317,19 +317,19 @@ func TestValidate(t *testing.T) {
 
 		// URLs
 		{name: "Slack URL without scheme", env: validServe.with("SLACK_API_URL", "slack.com/api/"), mode: ModeServe, want: []string{
-			`SLACK_API_URL: must be an http:// or https:// URL (got "slack.com/api/")`,
+			`SLACK_API_URL: must be an http:// or https:// URL (got no scheme)`,
 		}},
 		{name: "Slack URL with another scheme", env: validServe.with("SLACK_API_URL", "ftp://slack.com/api/"), mode: ModeServe, want: []string{
-			`SLACK_API_URL: must be an http:// or https:// URL (got "ftp://slack.com/api/")`,
+			`SLACK_API_URL: must be an http:// or https:// URL (got scheme "ftp")`,
 		}},
 		{name: "Slack URL that does not parse", env: validServe.with("SLACK_API_URL", "http://[::1/api/"), mode: ModeServe, want: []string{
 			`SLACK_API_URL: must be an http:// or https:// URL (this one does not parse)`,
 		}},
 		{name: "DialogTech URL", env: validServe.with("DIALOGTECH_BASE_URL", "/ibp_api.php"), mode: ModeServe, want: []string{
-			`DIALOGTECH_BASE_URL: must be an http:// or https:// URL (got "/ibp_api.php")`,
+			`DIALOGTECH_BASE_URL: must be an http:// or https:// URL (got no scheme)`,
 		}},
 		{name: "DialogTech URL with a password", env: validServe.with("DIALOGTECH_BASE_URL", "gopher://u:hunter2@h/"), mode: ModeServe, want: []string{
-			`DIALOGTECH_BASE_URL: must be an http:// or https:// URL (got "gopher://u:xxxxx@h/")`,
+			`DIALOGTECH_BASE_URL: must be an http:// or https:// URL (got scheme "gopher")`,
 		}},
 
 		// Approvers
@@ -412,10 +412,10 @@ func TestValidate(t *testing.T) {
 			`DATABASE_URL: sqlite: needs a file name, e.g. "sqlite:dialogbot.db"`,
 		}},
 		{name: "bare file name", env: validServe.with("DATABASE_URL", "dialogbot.db"), mode: ModeServe, want: []string{
-			`DATABASE_URL: must start with "sqlite:", "postgres://" or "postgresql://" (got "dialogbot.db")`,
+			`DATABASE_URL: must start with "sqlite:", "postgres://" or "postgresql://"`,
 		}},
 		{name: "another database", env: validServe.with("DATABASE_URL", "mysql://bot:hunter2@db/bot"), mode: ModeServe, want: []string{
-			`DATABASE_URL: must start with "sqlite:", "postgres://" or "postgresql://" (got "mysql://bot:xxxxx@db/bot")`,
+			`DATABASE_URL: must start with "sqlite:", "postgres://" or "postgresql://"`,
 		}},
 		{name: "HTTP off", env: validServe.with("HTTP_ADDR", ""), mode: ModeServe},
 		{name: "HTTP on every interface", env: validServe.with("HTTP_ADDR", ":9090"), mode: ModeServe},
@@ -652,5 +652,40 @@ func TestLoadReadsProcessEnvironment(t *testing.T) {
 	}
 	if c.Workers != 3 || c.AlertThreshold != 0.9 {
 		t.Errorf("Workers, AlertThreshold = %d, %v; want 3, 0.9", c.Workers, c.AlertThreshold)
+	}
+}
+
+// TestDatabaseURLPasswordNeverShown: whatever form DATABASE_URL takes, its
+// password is in neither the refusal nor the logged settings.
+func TestDatabaseURLPasswordNeverShown(t *testing.T) {
+	const password = "hunter2Secret"
+	for _, raw := range []string{
+		"postgres://bot:" + password + "@db/bot",
+		"postgres://bot@db/bot?sslmode=disable&password=" + password,
+		"host=db user=bot password=" + password + " dbname=bot",
+		"jdbc:postgresql://bot:" + password + "@db/bot",
+		"bot:" + password + "@db.example.com/bot",
+		"mysql://bot:" + password + "@db/bot",
+	} {
+		t.Run(raw, func(t *testing.T) {
+			cfg, err := LoadFrom(env{"DATABASE_URL": raw}.lookup)
+			var shown []string
+			if err != nil {
+				shown = append(shown, err.Error())
+			} else {
+				shown = append(shown, RedactDatabaseURL(cfg.DatabaseURL))
+				if verr := cfg.Validate(ModeConsole); verr != nil {
+					shown = append(shown, verr.Error())
+				}
+				var logs strings.Builder
+				slog.New(slog.NewTextHandler(&logs, nil)).Info("starting", "config", cfg)
+				shown = append(shown, logs.String())
+			}
+			for _, s := range shown {
+				if strings.Contains(s, password) {
+					t.Errorf("password shown: %s", s)
+				}
+			}
+		})
 	}
 }

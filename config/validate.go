@@ -212,7 +212,12 @@ func checkURL(key, raw string, bad func(string, string, ...any)) (string, bool) 
 		return "", false
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad(key, "must be an http:// or https:// URL (got %q)", u.Redacted())
+		got := "no scheme"
+		if u.Scheme != "" {
+			got = fmt.Sprintf("scheme %q", u.Scheme)
+		}
+		// Only the scheme is quoted: the rest may carry a password.
+		bad(key, "must be an http:// or https:// URL (got %s)", got)
 		return "", false
 	}
 	return raw, true
@@ -244,11 +249,9 @@ func checkDatabaseURL(raw string) string {
 		}
 		return ""
 	}
-	got := ""
-	if u, err := url.Parse(raw); err == nil {
-		got = fmt.Sprintf(" (got %q)", u.Redacted())
-	}
-	return `must start with "sqlite:", "postgres://" or "postgresql://"` + got
+	// The value is not quoted: a libpq "host=… password=…" string or a
+	// jdbc: URL would carry its password into the message.
+	return `must start with "sqlite:", "postgres://" or "postgresql://"`
 }
 
 func validHostPort(addr string) bool {

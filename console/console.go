@@ -124,12 +124,13 @@ func readLines(in io.Reader, lines chan<- input, done <-chan struct{}) {
 	for {
 		line, err := readLine(br)
 		if line == "" && err != nil {
-			if errors.Is(err, io.EOF) {
-				err = nil
-			}
-			select {
-			case lines <- input{err: err}:
-			case <-done:
+			// End of input is the channel closing; only a real read error
+			// is sent, so that no reader takes the end for an empty line.
+			if !errors.Is(err, io.EOF) {
+				select {
+				case lines <- input{err: err}:
+				case <-done:
+				}
 			}
 			close(lines)
 			return

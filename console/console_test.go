@@ -137,3 +137,23 @@ func TestLongLine(t *testing.T) {
 		t.Errorf("long line not refused, or the console stopped:\n%.500s", out)
 	}
 }
+
+// TestEndOfInputAtReasonDeniesNothing: the deny dialog closed by the end
+// of input (Ctrl-D) denies nothing, as closing Slack's dialog does.
+func TestEndOfInputAtReasonDeniesNothing(t *testing.T) {
+	h := newHandler(t, dialogsim.New(), "U0BOSS")
+	out := runScript(t, h, "/addons buy 6 2\nas U0BOSS\n2\n", Options{UserID: "U0ASK"})
+	if !strings.Contains(out, "Nothing was denied.") || strings.Contains(out, "Denied R") {
+		t.Errorf("end of input at the reason prompt:\n%s", out)
+	}
+	if pending := countPending(t, h); pending != 1 {
+		t.Errorf("%d pending requests, want the one still waiting", pending)
+	}
+}
+
+// countPending counts the pending requests through /addons pending.
+func countPending(t *testing.T, h *command.Handler) int {
+	t.Helper()
+	out := runScript(t, h, "/addons pending\n", Options{UserID: "U0ASK"})
+	return strings.Count(out, "Requested by:")
+}

@@ -220,3 +220,24 @@ func TestConsoleShowsAlerts(t *testing.T) {
 		t.Errorf("alert not shown:\n%s", out.String())
 	}
 }
+
+// TestConsoleBannerHidesDatabasePassword: the banner names where the
+// sandbox keeps its state without the database's password.
+func TestConsoleBannerHidesDatabasePassword(t *testing.T) {
+	url := os.Getenv("DIALOGBOT_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("DIALOGBOT_TEST_POSTGRES_URL not set")
+	}
+	const password = "hunter2Secret"
+	withPassword := strings.Replace(url, "postgres@", "postgres:"+password+"@", 1)
+	if withPassword == url {
+		t.Skipf("cannot add a password to %s", url)
+	}
+	stdout, stderr := runConsoleScript(t, env{"DIALOGTECH_SANDBOX": "true", "DATABASE_URL": withPassword}, "quit\n")
+	if strings.Contains(stdout+stderr, password) {
+		t.Errorf("the database password is shown:\n%s%s", stdout, stderr)
+	}
+	if !strings.Contains(stdout, "postgres:xxxxx@") {
+		t.Errorf("the banner does not say where the state is kept:\n%s", stdout)
+	}
+}

@@ -61,7 +61,7 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 	defer a.Close()
 	banner := "dialogbot console: talking to DialogTech for real; purchases spend money."
 	if a.Sandbox != nil {
-		banner = "sandbox: nothing is bought. DialogTech is simulated and its state is kept in " + cfg.DatabaseURL + "."
+		banner = "sandbox: nothing is bought. DialogTech is simulated and its state is kept in " + config.RedactDatabaseURL(cfg.DatabaseURL) + "."
 		if demoApprover {
 			banner += " APPROVERS is empty, so " + consoleApprover + " approves here."
 		}
