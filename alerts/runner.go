@@ -445,7 +445,7 @@ func (r *Runner) Snooze(ctx context.Context, key, userID string, d time.Duration
 	still := "You will still hear if it becomes critical."
 	switch st.Level {
 	case LevelCritical:
-		still = "It is critical already: no repeats until then, but you will hear when it resolves."
+		still = "It is critical already: no repeats until then, unless it eases and turns critical again; you will hear when it resolves."
 	case LevelError:
 		still = "You will hear when reading works again."
 	}

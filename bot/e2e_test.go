@@ -504,6 +504,21 @@ func TestCallVR(t *testing.T) {
 	}
 }
 
+// TestCallVRAnswerLost: DialogTech took the call request and the answer
+// was lost. The phone may be ringing, so the person is told that, not
+// that DialogTech could not be reached; the request was sent once.
+func TestCallVRAnswerLost(t *testing.T) {
+	w := newWorld(t, options{})
+	w.sim.InjectFault(dialog.ActionClickToVR, dialogsim.Fault{DropAfterExecute: true, Times: 1})
+	got := responseText(w.slash(requester, "/call vr 55443322 3125550100"))
+	if !strings.Contains(got, "the call may have been placed") || strings.Contains(got, "could not be reached") {
+		t.Errorf("reply = %q", got)
+	}
+	if n := w.sim.CallCount(dialog.ActionClickToVR); n != 1 {
+		t.Errorf("clickto.vr sent %d times, want 1", n)
+	}
+}
+
 func TestAudit(t *testing.T) {
 	w := newWorld(t, options{})
 	got := responseText(w.slash(requester, "/addons audit"))

@@ -345,6 +345,13 @@ func (h *Handler) runCall(ctx context.Context, inv Invocation, args []string) (R
 		return Result{}, err
 	}
 	if err := h.account.CallVR(ctx, menu, phone); err != nil {
+		if dialog.MayHaveReached(err) {
+			// The phone may be ringing: trying again could ring it twice.
+			t := fmt.Sprintf("DialogTech got the request to call %s into Virtual Receptionist %s, but its answer was lost: the call may have been placed. Check with the person before trying again.", phone, menu)
+			m := reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
+			h.log.WarnContext(ctx, "clickto.vr outcome unknown", "menu_id", menu, "user_id", inv.UserID)
+			return Result{Reply: &m}, nil
+		}
 		return Result{}, err
 	}
 	t := fmt.Sprintf("Calling %s into Virtual Receptionist %s: DialogTech says the call is connected.", phone, menu)

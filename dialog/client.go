@@ -292,15 +292,17 @@ func (c *Client) attempt(ctx context.Context, action string, params []param, dec
 	if err == nil {
 		err = decode(body)
 	}
-	if err != nil && IsBuying(action) && mayHaveReached(err) {
+	if err != nil && IsBuying(action) && MayHaveReached(err) {
 		err = &UnknownOutcomeError{Action: action, Err: err}
 	}
 	return err
 }
 
-// mayHaveReached reports whether a failed call may nonetheless have been
-// carried out by DialogTech.
-func mayHaveReached(err error) bool {
+// MayHaveReached reports whether a failed call may nonetheless have been
+// carried out by DialogTech: it was sent and its answer was lost or cut
+// short. For a buying call that is ErrUnknownOutcome; for clickto.vr it
+// means the phone may be ringing.
+func MayHaveReached(err error) bool {
 	var te *TransportError
 	var he *HTTPError
 	var me *MalformedResponseError
