@@ -47,16 +47,12 @@ func (h *Handler) redraw(err error, now time.Time) (edits, threads []Edit) {
 	var de *approval.DecidedError
 	var ee *approval.ExpiredError
 	switch {
-	case errors.As(err, &ee) && ee.Request != nil && ee.Request.MessageTS != "":
-		r := ee.Request
-		h.redrewAt(r.ID, now)
-		return []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r)}},
-			[]Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: notice(r)}}
-	case errors.As(err, &de) && de.Request != nil && de.Request.MessageTS != "":
+	case errors.As(err, &ee) && ee.Request != nil:
+		h.redrewAt(ee.Request.ID, now)
+		res := h.Expired([]*store.Request{ee.Request})
+		return res.Edits, res.Threads
+	case errors.As(err, &de) && de.Request != nil && de.Request.MessageTS != "" && h.redrewAt(de.Request.ID, now):
 		r := de.Request
-		if !h.redrewAt(r.ID, now) {
-			return nil, nil
-		}
 		return []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r)}}, nil
 	}
 	return nil, nil

@@ -29,40 +29,31 @@ func BenchmarkTokenize(b *testing.B) {
 }
 
 func BenchmarkParseOrder(b *testing.B) {
-	want := dialog.OrderRequest{Type: dialog.Local, Search: "312555", Quantity: 5, SMSSupported: true}
-	parse := func() (dialog.OrderRequest, error) {
-		words, err := Tokenize(benchOrderText, UsageOrder)
-		if err != nil {
-			return dialog.OrderRequest{}, err
-		}
-		return ParseOrder(words[1:])
-	}
-	if got, err := parse(); err != nil || got != want {
-		b.Fatalf("parse %q = %+v, %v; want %+v", benchOrderText, got, err, want)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := parse(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchParse(b, benchOrderText, UsageOrder, ParseOrder,
+		dialog.OrderRequest{Type: dialog.Local, Search: "312555", Quantity: 5, SMSSupported: true})
 }
 
 func BenchmarkParseBuy(b *testing.B) {
-	want := dialog.PurchaseRequest{ItemID: 6, Qty: 10, SendReceipt: true}
-	parse := func() (dialog.PurchaseRequest, error) {
-		words, err := Tokenize(benchBuyText, UsageBuy)
+	benchParse(b, benchBuyText, UsageBuy, ParseBuy, dialog.PurchaseRequest{ItemID: 6, Qty: 10, SendReceipt: true})
+}
+
+// benchParse times Tokenize and then parse on the words after the verb,
+// after checking once that text parses to want.
+func benchParse[T comparable](b *testing.B, text, usage string, parse func([]string) (T, error), want T) {
+	run := func() (T, error) {
+		words, err := Tokenize(text, usage)
 		if err != nil {
-			return dialog.PurchaseRequest{}, err
+			var zero T
+			return zero, err
 		}
-		return ParseBuy(words[1:])
+		return parse(words[1:])
 	}
-	if got, err := parse(); err != nil || got != want {
-		b.Fatalf("parse %q = %+v, %v; want %+v", benchBuyText, got, err, want)
+	if got, err := run(); err != nil || got != want {
+		b.Fatalf("parse %q = %+v, %v; want %+v", text, got, err, want)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parse(); err != nil {
+		if _, err := run(); err != nil {
 			b.Fatal(err)
 		}
 	}

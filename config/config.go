@@ -355,15 +355,12 @@ func (c *Config) LogValue() slog.Value {
 			value = slog.AnyValue(x)
 		}
 		if f.key == "DATABASE_URL" {
-			value = slog.StringValue(redactURL(c.DatabaseURL))
+			value = slog.StringValue(RedactDatabaseURL(c.DatabaseURL))
 		}
 		attrs = append(attrs, slog.Attr{Key: f.key, Value: value})
 	}
 	return slog.GroupValue(attrs...)
 }
-
-// redactURL is RedactDatabaseURL.
-func redactURL(raw string) string { return RedactDatabaseURL(raw) }
 
 // RedactDatabaseURL is DATABASE_URL as it may be shown: a sqlite: file
 // name as it is, a postgres:// URL with its password (in the user info or

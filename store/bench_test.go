@@ -1,18 +1,11 @@
 package store_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/dialogbot/dialogbot/store"
 )
@@ -23,14 +16,11 @@ import (
 // batches while the timer is stopped.
 func BenchmarkClaim(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		benchClaim(b, benchOpen(b, "sqlite:"+filepath.Join(b.TempDir(), "dialogbot.db")))
+		benchClaim(b, open(b, "sqlite:"+filepath.Join(b.TempDir(), "dialogbot.db")))
 	})
 	b.Run("postgres", func(b *testing.B) {
-		base := os.Getenv(postgresEnv)
-		if base == "" {
-			b.Skipf("set %s to run it on Postgres", postgresEnv)
-		}
-		benchClaim(b, benchOpen(b, benchSchema(b, base)))
+		u, _ := newSchema(b)
+		benchClaim(b, open(b, u))
 	})
 }
 
@@ -86,51 +76,4 @@ func benchClaim(b *testing.B, s store.Store) {
 		claim(pending[0])
 		pending = pending[1:]
 	}
-}
-
-func benchOpen(b *testing.B, databaseURL string) store.Store {
-	b.Helper()
-	s, err := store.Open(b.Context(), databaseURL)
-	if err != nil {
-		b.Fatalf("Open: %v", err)
-	}
-	b.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			b.Errorf("Close: %v", err)
-		}
-	})
-	return s
-}
-
-// benchSchema creates an empty Postgres schema, dropped when the benchmark
-// ends, and returns a URL whose sessions work in it.
-func benchSchema(b *testing.B, base string) string {
-	b.Helper()
-	ctx := b.Context()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		b.Fatalf("connect: %v", err)
-	}
-	buf := make([]byte, 6)
-	rand.Read(buf)
-	schema := "dbb_" + hex.EncodeToString(buf)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		b.Fatalf("create schema: %v", err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			b.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		b.Fatalf("parse %s: %v", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }

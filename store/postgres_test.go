@@ -23,7 +23,7 @@ import (
 const postgresEnv = "DIALOGBOT_TEST_POSTGRES_URL"
 
 // postgresURL is the server the Postgres tests use; they skip without one.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv(postgresEnv)
 	if u == "" {
@@ -35,7 +35,7 @@ func postgresURL(t *testing.T) string {
 
 // withParam returns rawURL with query parameter key set to value; pgx
 // sends parameters it does not know to the server as session settings.
-func withParam(t *testing.T, rawURL, key, value string) string {
+func withParam(t testing.TB, rawURL, key, value string) string {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -48,7 +48,7 @@ func withParam(t *testing.T, rawURL, key, value string) string {
 }
 
 // connect opens a plain connection for the test's own statements.
-func connect(t *testing.T, rawURL string) *pgx.Conn {
+func connect(t testing.TB, rawURL string) *pgx.Conn {
 	t.Helper()
 	c, err := pgx.Connect(t.Context(), rawURL)
 	if err != nil {
@@ -60,7 +60,7 @@ func connect(t *testing.T, rawURL string) *pgx.Conn {
 
 // newSchema creates an empty schema for one test, dropped when it ends, and
 // returns a URL whose sessions work in it.
-func newSchema(t *testing.T) (schemaURL, schema string) {
+func newSchema(t testing.TB) (schemaURL, schema string) {
 	t.Helper()
 	base := postgresURL(t)
 	b := make([]byte, 6)

@@ -13,7 +13,7 @@ import (
 	"github.com/dialogbot/dialogbot/store/storetest"
 )
 
-func open(t *testing.T, url string) store.Store {
+func open(t testing.TB, url string) store.Store {
 	t.Helper()
 	s, err := store.Open(t.Context(), url)
 	if err != nil {

@@ -213,9 +213,6 @@ func TestConsoleShowsAlerts(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Errorf("console exit %d", code)
 	}
-	if testing.Verbose() {
-		t.Log(out.String())
-	}
 	if strings.Count(out.String(), "Campaign Guest Logins has no capacity left") < 1 {
 		t.Errorf("alert not shown:\n%s", out.String())
 	}

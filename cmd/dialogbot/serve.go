@@ -70,23 +70,21 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 	if len(cfg.Approvers) > 0 {
 		user = consoleAsker
 	}
-	opts := console.Options{UserID: user, ChannelID: consoleChannel, Banner: banner, Approvers: cfg.Approvers}
-	var started bool
-	if a.Alerts != nil {
-		// Capacity alerts show up in the terminal, with working buttons.
-		opts.OnStart = func(ch *console.Channel) {
-			a.Poster.Set(ch)
-			if err := a.Alerts.Start(ctx); err != nil {
+	// Capacity alerts show up in the terminal, with working buttons.
+	var stopAlerts func(context.Context) error
+	opts := console.Options{UserID: user, ChannelID: consoleChannel, Banner: banner, Approvers: cfg.Approvers,
+		OnStart: func(ch *console.Channel) {
+			stop, err := a.StartAlerts(ctx, ch)
+			if err != nil {
 				log.Error("alerts not started", "err", err)
 				return
 			}
-			started = true
-		}
-	}
+			stopAlerts = stop
+		}}
 	err = console.Run(ctx, a.Handler, stdin, stdout, opts)
-	if started {
+	if stopAlerts != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		if serr := a.Alerts.Stop(stopCtx); serr != nil {
+		if serr := stopAlerts(stopCtx); serr != nil {
 			log.Warn("alerts: stop", "err", serr)
 		}
 		cancel()

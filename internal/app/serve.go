@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/dialogbot/dialogbot/alerts"
 	"github.com/dialogbot/dialogbot/bot"
 	"github.com/slack-go/slack"
 )
@@ -46,14 +47,26 @@ func (a *App) Serve(ctx context.Context, opts ...ServeOption) error {
 	if so.started != nil {
 		so.started(b)
 	}
-	a.Poster.Set(bot.NewPoster(b.API()))
-	if a.Alerts != nil {
-		if err := a.Alerts.Start(ctx); err != nil {
-			return fmt.Errorf("alerts: %w", err)
-		}
-		defer a.Alerts.Stop(context.WithoutCancel(ctx)) //nolint:errcheck // shutting down
+	stopAlerts, err := a.StartAlerts(ctx, bot.NewPoster(b.API()))
+	if err != nil {
+		return err
 	}
+	defer stopAlerts(context.WithoutCancel(ctx)) //nolint:errcheck // shutting down
 	return b.Run(ctx)
+}
+
+// StartAlerts makes p where the capacity alerts go and, when ALERT_CHANNEL
+// is set, starts their schedule. stop ends the schedule (waiting, within
+// its ctx, for a check in progress); with alerts off it does nothing.
+func (a *App) StartAlerts(ctx context.Context, p alerts.Poster) (stop func(context.Context) error, err error) {
+	a.Poster.Set(p)
+	if a.Alerts == nil {
+		return func(context.Context) error { return nil }, nil
+	}
+	if err := a.Alerts.Start(ctx); err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	return a.Alerts.Stop, nil
 }
 
 func (a *App) home(ctx context.Context, userID string) (slack.HomeTabViewRequest, error) {
