@@ -84,6 +84,9 @@ func newWorld(t *testing.T, opts options) *world {
 	w.simURL = srv.URL + "/ibp_api.php"
 	w.dbPath = filepath.Join(t.TempDir(), "dialogbot.db")
 	w.store = w.openStore()
+	// Whatever the test did, once the bot has stopped every buying call
+	// DialogTech saw has its audit rows.
+	t.Cleanup(func() { assertAudited(t, w) })
 	w.start()
 	return w
 }
