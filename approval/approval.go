@@ -17,7 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dialogbot/dialogbot/dialog"
@@ -266,7 +268,7 @@ func (s *Service) execute(ctx context.Context, r *store.Request) (*store.Request
 		outcome.Error = callErr.Error()
 	default:
 		to = store.StateFailed
-		outcome.Error = callErr.Error()
+		outcome.Error = refusal(callErr)
 	}
 	raw, err := json.Marshal(outcome)
 	if err != nil {
@@ -434,11 +436,33 @@ func outcomeText(o Outcome) string {
 	case o.Error != "":
 		return o.Error
 	case len(o.Numbers) > 0:
-		return fmt.Sprintf("%d numbers: %v", len(o.Numbers), o.Numbers)
+		shown := make([]string, len(o.Numbers))
+		for i, n := range o.Numbers {
+			shown[i] = dialog.FormatPhone(n)
+		}
+		return fmt.Sprintf("%d numbers: %s", len(o.Numbers), strings.Join(shown, ", "))
 	case o.Description != "":
 		return o.Description
 	}
 	return fmt.Sprintf("quantity %d", o.Quantity)
+}
+
+// refusal is what DialogTech said when it refused a buying call, without
+// the action and result the audit entry and the message already carry:
+// "no numbers available", not "dialogtech numbers.order: failed: no
+// numbers available".
+func refusal(err error) string {
+	var ae *dialog.APIError
+	var he *dialog.HTTPError
+	switch {
+	case errors.As(err, &ae) && ae.Description != "":
+		return ae.Description
+	case errors.As(err, &ae):
+		return "DialogTech answered " + ae.Result
+	case errors.As(err, &he):
+		return fmt.Sprintf("HTTP %d %s", he.StatusCode, http.StatusText(he.StatusCode))
+	}
+	return err.Error()
 }
 
 // DecodeOutcome reads a request's stored outcome.

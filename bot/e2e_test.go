@@ -82,7 +82,7 @@ func TestOrderApproved(t *testing.T) {
 	}
 	text := slacktest.TextOf(done)
 	for _, n := range ordered {
-		if !strings.Contains(text, n.Number) {
+		if !strings.Contains(text, dialog.FormatPhone(n.Number)) {
 			t.Errorf("updated message lacks ordered number %s\n%s", n.Number, text)
 		}
 	}

@@ -138,14 +138,15 @@ func (h *Handler) mayDeny(ctx context.Context, id, user string) error {
 		return errNoApprovers
 	}
 	if !h.approvals.IsApprover(user) {
-		return &UsageError{Problem: "Only approvers can deny requests; nothing was changed"}
+		// The same refusal, in the same words, as a click on Approve.
+		return approval.ErrNotApprover
 	}
 	r, err := h.approvals.Get(ctx, id)
 	if err != nil {
 		return err
 	}
 	if r.State != store.StatePending {
-		return &UsageError{Problem: decidedText(r)}
+		return &approval.DecidedError{Request: r}
 	}
 	return nil
 }
@@ -153,9 +154,7 @@ func (h *Handler) mayDeny(ctx context.Context, id, user string) error {
 // Deny refuses a request with an optional reason (after AskReason).
 func (h *Handler) Deny(ctx context.Context, id, user, reason string) Result {
 	reason = strings.TrimSpace(reply.Clean(reason))
-	if len(reason) > MaxReason {
-		reason = reason[:MaxReason] + "…"
-	}
+	reason = truncateChars(reason, MaxReason)
 	start := h.now()
 	r, err := h.approvals.Deny(ctx, id, user, reason)
 	d := h.now().Sub(start)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,7 +96,7 @@ const (
 	ActionRequestMore  = "alert.request_more"
 	ActionSnooze       = "alert.snooze"
 	maxAuditEntries    = 20
-	maxPendingListed   = 20
+	maxPendingListed   = 15 // three blocks each: within Slack's 50 per message
 	approveConfirmText = 290
 )
 
@@ -195,15 +196,30 @@ func (h *Handler) route(inv Invocation) (*Command, []string, error) {
 		name = "/" + name
 	}
 	var family []*Command
+	var slashes []string
 	for _, c := range h.commands {
 		if c.Slash == name {
 			family = append(family, c)
 		}
+		if s := strings.TrimPrefix(c.Slash, "/"); !slices.Contains(slashes, s) {
+			slashes = append(slashes, s)
+		}
 	}
 	if len(family) == 0 {
-		return nil, nil, &UsageError{Problem: fmt.Sprintf("Unknown command %s", quote(inv.Command)), Usage: "/addons help"}
+		problem := fmt.Sprintf("Unknown command %s%s", quote(inv.Command), didYouMean(strings.TrimPrefix(name, "/"), slashes, "/"))
+		return nil, nil, &UsageError{Problem: problem, Usage: "/addons help"}
 	}
-	words, err := Tokenize(inv.Text, family[0].Usage)
+	// A refused text is answered with the usage of the subcommand it was
+	// for, when its first word names one.
+	usage := family[0].Usage
+	if first := strings.Fields(inv.Text); len(first) > 0 {
+		for _, c := range family {
+			if strings.EqualFold(c.Verb, first[0]) {
+				usage = c.Usage
+			}
+		}
+	}
+	words, err := Tokenize(inv.Text, usage)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -222,20 +238,44 @@ func (h *Handler) route(inv Invocation) (*Command, []string, error) {
 			return c, words[1:], nil
 		}
 	}
-	for _, c := range family {
-		if c.Default {
-			return c, words, nil
+	if verb == "" {
+		for _, c := range family {
+			if c.Default {
+				return c, nil, nil
+			}
 		}
 	}
-	var usages []string
+	var usages, verbs []string
 	for _, c := range family {
 		usages = append(usages, c.Usage)
+		verbs = append(verbs, c.Verb)
 	}
-	problem := fmt.Sprintf("Unknown %s subcommand %s", name, quote(verb))
-	if verb == "" {
-		problem = fmt.Sprintf("%s needs a subcommand", name)
+	problem := fmt.Sprintf("%s needs a subcommand", name)
+	if verb != "" {
+		problem = fmt.Sprintf("Unknown %s subcommand %s%s", name, quote(verb), h.suggestVerb(name, verb, verbs))
 	}
 	return nil, nil, &UsageError{Problem: problem, Usage: strings.Join(usages, " | ")}
+}
+
+// suggestVerb is " (did you mean …?)" for a subcommand that is not one of
+// slash's: a close one of its own, its only one, and the same word under
+// another slash command ("/numbers buy": /numbers order or /addons buy).
+func (h *Handler) suggestVerb(slash, verb string, verbs []string) string {
+	var options []string
+	if c, ok := closest(verb, verbs); ok {
+		options = append(options, slash+" "+c)
+	} else if len(verbs) == 1 {
+		options = append(options, slash+" "+verbs[0])
+	}
+	for _, c := range h.commands {
+		if c.Slash != slash && c.Verb == verb {
+			options = append(options, c.Name())
+		}
+	}
+	if len(options) == 0 {
+		return ""
+	}
+	return " (did you mean " + strings.Join(options, " or ") + "?)"
 }
 
 func (h *Handler) errorReply(ctx context.Context, err error) *reply.Message {

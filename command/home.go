@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/dialogbot/dialogbot/reply"
 )
@@ -27,7 +26,10 @@ func (h *Handler) Home(ctx context.Context, userID string) (reply.Message, error
 	m.Text = "dialogbot"
 	m.Blocks = append([]reply.Block{reply.Header{Text: "dialogbot"}}, m.Blocks[1:]...)
 	m.Blocks = append(m.Blocks, reply.Divider{}, reply.Header{Text: "Open alerts"})
-	if len(open) == 0 {
+	switch {
+	case h.alerts == nil:
+		m.Blocks = append(m.Blocks, reply.Section{Text: "Capacity alerts are off (ALERT_CHANNEL is not set)."})
+	case len(open) == 0:
 		m.Blocks = append(m.Blocks, reply.Section{Text: "No alert is firing."})
 	}
 	for _, line := range open {
@@ -37,24 +39,10 @@ func (h *Handler) Home(ctx context.Context, userID string) (reply.Message, error
 	if err != nil {
 		return reply.Message{}, err
 	}
-	m.Blocks = append(m.Blocks, reply.Divider{}, reply.Header{Text: fmt.Sprintf("Pending requests (%d)", len(reqs))})
+	m.Blocks = append(m.Blocks, reply.Divider{}, reply.Header{Text: pendingHeading(len(reqs))})
 	if len(reqs) == 0 {
 		m.Blocks = append(m.Blocks, reply.Section{Text: "Nothing is waiting for a decision."})
 	}
-	approver := h.approvals.IsApprover(userID)
-	for _, r := range reqs {
-		m.Blocks = append(m.Blocks, reply.Fields{Fields: []reply.Field{
-			{Label: r.ID, Value: r.Summary},
-			{Label: "Requested by", Value: reply.Mention(r.RequesterID) + " at " + stamp(r.CreatedAt)},
-		}})
-		if approver && r.RequesterID != userID || approver && h.approvals.Policy().AllowSelfApproval {
-			req := RequestMessage(r, nil, "", nil)
-			for _, b := range req.Blocks {
-				if a, ok := b.(reply.Actions); ok {
-					m.Blocks = append(m.Blocks, reply.Actions{Buttons: a.Buttons[:2]})
-				}
-			}
-		}
-	}
+	m.Blocks = append(m.Blocks, h.pendingBlocks(reqs, userID, false)...)
 	return m, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dialogbot/dialogbot/approval"
 	"github.com/dialogbot/dialogbot/dialog"
@@ -41,21 +42,72 @@ func RequestMessage(r *store.Request, usage *dialog.AddOn, price string, approve
 		m.Blocks = append(m.Blocks, reply.Usage{Label: usage.Name + " now", InUse: usage.InUse, Total: usage.TotalQty,
 			Note: fmt.Sprintf("item_id %d", usage.ItemID)})
 	}
-	confirm := "This spends money: " + r.Summary + "."
-	if len(confirm) > approveConfirmText {
-		confirm = confirm[:approveConfirmText] + "…"
-	}
-	m.Blocks = append(m.Blocks, reply.Actions{Buttons: []reply.Button{
-		{ActionID: ActionApprove, Text: "Approve", Value: r.ID, Style: reply.Primary,
-			Confirm: &reply.Confirm{Title: "Approve this purchase?", Text: confirm, Confirm: "Approve", Deny: "Not yet"}},
-		{ActionID: ActionDeny, Text: "Deny", Value: r.ID, Style: reply.Danger},
-	}})
+	m.Blocks = append(m.Blocks, reply.Actions{Buttons: decideButtons(r)})
 	who := make([]string, 0, len(approvers))
 	for _, a := range approvers {
 		who = append(who, reply.Mention(a))
 	}
 	m.Blocks = append(m.Blocks, reply.Context{Text: "Approvers: " + strings.Join(who, ", ") + ". The requester can withdraw it with /addons cancel " + r.ID + "."})
 	return m
+}
+
+// decideButtons are Approve (with a confirmation that restates the
+// purchase) and Deny for request r.
+func decideButtons(r *store.Request) []reply.Button {
+	confirm := truncateChars("This spends money: "+r.Summary+".", approveConfirmText)
+	return []reply.Button{
+		{ActionID: ActionApprove, Text: "Approve", Value: r.ID, Style: reply.Primary,
+			Confirm: &reply.Confirm{Title: "Approve this purchase?", Text: confirm, Confirm: "Approve", Deny: "Not yet"}},
+		{ActionID: ActionDeny, Text: "Deny", Value: r.ID, Style: reply.Danger},
+	}
+}
+
+// truncateChars keeps the first n characters of s (not bytes: a cut
+// never splits a character), marking a cut with "…".
+func truncateChars(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// pendingBlocks lists waiting requests for userID: what, who asked and
+// when, when it expires, and the buttons that person may press (Approve
+// and Deny for an approver who may decide it, Cancel request for its
+// requester, when withCancel), each entry set apart by a divider.
+func (h *Handler) pendingBlocks(reqs []*store.Request, userID string, withCancel bool) []reply.Block {
+	var blocks []reply.Block
+	policy := h.approvals.Policy()
+	approver := h.approvals.IsApprover(userID)
+	for i, r := range reqs {
+		if i > 0 {
+			blocks = append(blocks, reply.Divider{})
+		}
+		blocks = append(blocks, reply.Fields{Fields: []reply.Field{
+			{Label: r.ID, Value: r.Summary},
+			{Label: "Requested by", Value: reply.Mention(r.RequesterID) + " at " + stamp(r.CreatedAt)},
+			{Label: "Expires", Value: stamp(r.ExpiresAt)},
+		}})
+		var buttons []reply.Button
+		if approver && (r.RequesterID != userID || policy.AllowSelfApproval) {
+			buttons = append(buttons, decideButtons(r)...)
+		}
+		if withCancel && r.RequesterID == userID {
+			buttons = append(buttons, reply.Button{ActionID: ActionCancel, Text: "Cancel request", Value: r.ID})
+		}
+		if len(buttons) > 0 {
+			blocks = append(blocks, reply.Actions{Buttons: buttons})
+		}
+	}
+	return blocks
+}
+
+// pendingHeading is "Pending requests (3)", saying when the list is cut.
+func pendingHeading(n int) string {
+	if n >= maxPendingListed {
+		return fmt.Sprintf("Pending requests (the %d oldest)", n)
+	}
+	return fmt.Sprintf("Pending requests (%d)", n)
 }
 
 // DecidedMessage replaces the request message once it is decided: who
@@ -109,7 +161,7 @@ func outcomeLines(r *store.Request) (title, line string) {
 			if len(o.Numbers) == 0 {
 				return "Approved: no numbers were available", "DialogTech filled 0 numbers."
 			}
-			return "Approved and ordered", fmt.Sprintf("%d %s ordered:\n%s", len(o.Numbers), plural(len(o.Numbers), "number", "numbers"), strings.Join(o.Numbers, "\n"))
+			return "Approved and ordered", fmt.Sprintf("%d %s ordered:\n%s", len(o.Numbers), plural(len(o.Numbers), "number", "numbers"), phoneList(o.Numbers))
 		}
 		text := "Bought."
 		if o.Description != "" {
@@ -117,13 +169,9 @@ func outcomeLines(r *store.Request) (title, line string) {
 		}
 		return "Approved and bought", text
 	case store.StateFailed:
-		return "Approved, but DialogTech refused", "Nothing was bought. " + o.Error
+		return "Approved, but DialogTech refused", "Nothing was bought. " + refusedText(o.Error)
 	case store.StateUnknown:
-		check := "`/addons` shows the add-on counts"
-		if r.Kind == store.KindOrder {
-			check = "`/addons` shows the number slot counts"
-		}
-		return "Outcome unknown", "DialogTech's answer was lost: this may or may not have gone through. It will not be sent again automatically. Check before asking again: " + check + ", or the DialogTech dashboard."
+		return "Outcome unknown", "DialogTech's answer was lost: this may or may not have gone through. It will not be sent again automatically. " + checkText(r)
 	case store.StateDenied:
 		return "Denied", "Nothing was bought."
 	case store.StateCancelled:
@@ -134,47 +182,108 @@ func outcomeLines(r *store.Request) (title, line string) {
 	return "Waiting for approval", ""
 }
 
-// decidedText answers a late click: "Already approved by @x at T".
+func checkText(r *store.Request) string {
+	check := "`/addons` shows the add-on counts"
+	if r.Kind == store.KindOrder {
+		check = "`/addons` shows the number slot counts"
+	}
+	return "Check before asking again: " + check + ", or the DialogTech dashboard."
+}
+
+// refusedText is what DialogTech said when it refused, as a sentence.
+func refusedText(reason string) string {
+	if reason == "" {
+		return "DialogTech gave no reason."
+	}
+	return "DialogTech said: " + strings.TrimSuffix(reason, ".") + "."
+}
+
+// phoneList writes numbers one a line, as people write them.
+func phoneList(numbers []string) string {
+	out := make([]string, len(numbers))
+	for i, n := range numbers {
+		out[i] = dialog.FormatPhone(n)
+	}
+	return strings.Join(out, "\n")
+}
+
+// approvedPhrase says, after "was approved by @x", how it ended: each
+// outcome once.
+func approvedPhrase(r *store.Request) string {
+	o := approval.DecodeOutcome(r)
+	switch r.State {
+	case store.StateExecuting:
+		return "; DialogTech is being called"
+	case store.StateSucceeded:
+		if r.Kind == store.KindOrder {
+			if len(o.Numbers) == 0 {
+				return ", but DialogTech had no numbers to fill it"
+			}
+			return fmt.Sprintf(" and %d %s ordered", len(o.Numbers), plural(len(o.Numbers), "number was", "numbers were"))
+		}
+		return " and bought"
+	case store.StateFailed:
+		return ", but DialogTech refused it; nothing was bought"
+	case store.StateUnknown:
+		return ", but DialogTech's answer was lost: it may or may not have gone through"
+	}
+	return ""
+}
+
+// decidedText answers a late click: "Request R was already approved by
+// @x at T and bought."
 func decidedText(r *store.Request) string {
 	switch r.State {
 	case store.StateExpired:
 		return fmt.Sprintf("Request %s expired at %s; nothing was bought.", r.ID, stamp(r.ExpiresAt))
 	case store.StatePending:
 		return fmt.Sprintf("Request %s is still waiting for a decision.", r.ID)
-	}
-	verb := "approved"
-	switch r.State {
 	case store.StateDenied:
-		verb = "denied"
+		return fmt.Sprintf("Request %s was already denied by %s at %s.", r.ID, reply.Mention(r.DecidedBy), stamp(r.DecidedAt))
 	case store.StateCancelled:
-		verb = "cancelled"
+		return fmt.Sprintf("Request %s was already cancelled by the requester at %s.", r.ID, stamp(r.DecidedAt))
 	}
-	return fmt.Sprintf("Request %s was already %s by %s at %s (%s).", r.ID, verb, reply.Mention(r.DecidedBy), stamp(r.DecidedAt), r.State)
+	return fmt.Sprintf("Request %s was already approved by %s at %s%s.", r.ID, reply.Mention(r.DecidedBy), stamp(r.DecidedAt), approvedPhrase(r))
 }
 
 // notice is the thread reply that tells the requester how their request
-// ended.
+// ended: a sentence with its verb, then the details (the numbers, what
+// DialogTech said) once.
 func notice(r *store.Request) reply.Message {
-	title, line := outcomeLines(r)
-	t := fmt.Sprintf("%s: request %s (%s).", reply.Mention(r.RequesterID), r.ID, strings.ToLower(title))
-	if r.DecidedBy != "" && r.State != store.StateCancelled {
-		t = fmt.Sprintf("%s: request %s was %s by %s (%s).", reply.Mention(r.RequesterID), r.ID, verbOf(r.State), reply.Mention(r.DecidedBy), strings.ToLower(title))
-	}
-	if r.Reason != "" {
-		t += " Reason: " + r.Reason
+	who := reply.Mention(r.RequesterID)
+	o := approval.DecodeOutcome(r)
+	var t, detail string
+	switch r.State {
+	case store.StateDenied:
+		t = fmt.Sprintf("%s: request %s was denied by %s.", who, r.ID, reply.Mention(r.DecidedBy))
+		if r.Reason != "" {
+			t += " Reason: " + r.Reason
+		}
+	case store.StateCancelled:
+		t = fmt.Sprintf("%s: you cancelled request %s; nothing was bought.", who, r.ID)
+	case store.StateExpired:
+		t = fmt.Sprintf("%s: request %s expired: nobody decided in time, so nothing was bought.", who, r.ID)
+		detail = "Ask again if it is still needed."
+	default:
+		t = fmt.Sprintf("%s: request %s was approved by %s%s.", who, r.ID, reply.Mention(r.DecidedBy), approvedPhrase(r))
+		switch r.State {
+		case store.StateSucceeded:
+			if len(o.Numbers) > 0 {
+				detail = phoneList(o.Numbers)
+			} else if o.Description != "" {
+				detail = "DialogTech says: " + o.Description
+			}
+		case store.StateFailed:
+			detail = refusedText(o.Error)
+		case store.StateUnknown:
+			detail = "It will not be sent again automatically. " + checkText(r)
+		}
 	}
 	m := reply.Message{Text: t, Visibility: reply.InChannel, Blocks: []reply.Block{reply.Section{Text: t}}}
-	if line != "" && r.State != store.StateDenied {
-		m.Blocks = append(m.Blocks, reply.Context{Text: line})
+	if detail != "" {
+		m.Blocks = append(m.Blocks, reply.Context{Text: detail})
 	}
 	return m
-}
-
-func verbOf(s store.State) string {
-	if s == store.StateDenied {
-		return "denied"
-	}
-	return "approved"
 }
 
 // plural is one when n is 1, else many.

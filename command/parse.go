@@ -35,14 +35,16 @@ func usageErr(usage, format string, args ...any) error {
 // Tokenize splits command text into words after refusing text that no
 // valid command contains: too long, invalid UTF-8, control characters.
 func Tokenize(text, usage string) ([]string, error) {
-	if len(text) > MaxInput {
-		return nil, usageErr(usage, "That is too long (%d characters; a command is at most %d)", len(text), MaxInput)
-	}
 	if !utf8.ValidString(text) {
 		return nil, usageErr(usage, "That text is not valid UTF-8")
 	}
+	// Characters, not bytes: 300 × "é" is 300 characters.
+	if n := utf8.RuneCountInString(text); n > MaxInput {
+		return nil, usageErr(usage, "That is too long (%d characters; a command is at most %d)", n, MaxInput)
+	}
 	for _, r := range text {
-		if r == '\t' || r == '\n' || r == '\r' {
+		// Any white space separates words (a tab, a no-break space).
+		if unicode.IsSpace(r) {
 			continue
 		}
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
@@ -158,7 +160,7 @@ func ParseOrder(args []string) (dialog.OrderRequest, error) {
 		case "type":
 			t := dialog.NumberType(strings.ToLower(val))
 			if !validType(t) {
-				return r, usageErr(UsageOrder, "Unknown --type %s: use local, tollfree, true800 or canadian_local", quote(val))
+				return r, usageErr(UsageOrder, "Unknown --type %s%s: use local, tollfree, true800 or canadian_local", quote(val), didYouMean(string(t), numberTypes(), ""))
 			}
 			r.Type = t
 		case "partial":
@@ -178,7 +180,7 @@ func ParseOrder(args []string) (dialog.OrderRequest, error) {
 		case "overlay":
 			r.AllowOverlay = true
 		default:
-			return r, usageErr(UsageOrder, "Unknown flag %s", quote(a))
+			return r, usageErr(UsageOrder, "Unknown flag %s%s", quote(a), didYouMean(name, orderFlags, "--"))
 		}
 	}
 	needsSearch := r.Type == dialog.Local || r.Type == dialog.CanadianLocal
@@ -193,9 +195,13 @@ func ParseOrder(args []string) (dialog.OrderRequest, error) {
 		return r, usageErr(UsageOrder, "Too many words: %s is not understood", quote(pos[2]))
 	}
 	search, qty := pos[0], pos[1]
+	// Dashes are how phone prefixes are written: 312-555 is 312555.
+	if d := strings.ReplaceAll(search, "-", ""); d != search && isDigits(d) && !strings.HasPrefix(search, "-") && !strings.HasSuffix(search, "-") {
+		search = d
+	}
 	if search != "" {
 		if !isDigits(search) || (len(search) != 3 && len(search) != 6) {
-			return r, usageErr(UsageOrder, "search must be 3 digits (area code) or 6 digits (NPA-NXX), got %s", quote(search))
+			return r, usageErr(UsageOrder, "search must be 3 digits (area code) or 6 digits (NPA-NXX, e.g. 312555 or 312-555), got %s", quote(search))
 		}
 		if !needsSearch {
 			return r, usageErr(UsageOrder, "%s numbers cannot be searched by area: leave the search out", r.Type)
@@ -218,6 +224,17 @@ func ParseOrder(args []string) (dialog.OrderRequest, error) {
 		return r, usageErr(UsageOrder, "%s", err.Error())
 	}
 	return r, nil
+}
+
+// orderFlags are the flags of /numbers order, for suggestions.
+var orderFlags = []string{"type", "partial", "cleansed", "distance", "sms", "slots", "overlay"}
+
+func numberTypes() []string {
+	out := make([]string, len(dialog.NumberTypes))
+	for i, t := range dialog.NumberTypes {
+		out[i] = string(t)
+	}
+	return out
 }
 
 func validType(t dialog.NumberType) bool {

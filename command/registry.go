@@ -60,7 +60,7 @@ func (h *Handler) registry() []*Command {
 		{Slash: "/addons", Verb: "pending", Usage: UsagePend,
 			Description: "Requests waiting for a decision.", Examples: []string{"/addons pending"}, Run: h.runPending},
 		{Slash: "/addons", Verb: "cancel", Usage: UsageCancel,
-			Description: "Withdraw a request you made that is still waiting.", Examples: []string{"/addons cancel R7K2M9QX4A"}, Run: h.runCancel},
+			Description: "Withdraw a request you made that is still waiting.", Examples: []string{"/addons cancel " + exampleRequestID}, Run: h.runCancel},
 		{Slash: "/addons", Verb: "audit", Usage: UsageAudit,
 			Description: "The last 20 entries of the audit log (approvers only).", Examples: []string{"/addons audit"}, Run: h.runAudit},
 		{Slash: "/numbers", Verb: "order", Usage: UsageOrder, Hint: "order <search> <quantity> [--type T] [--partial] [--cleansed] [--distance N] [--sms] [--slots] [--overlay]",
@@ -71,6 +71,9 @@ func (h *Handler) registry() []*Command {
 			Examples:    []string{"/call vr 55443322 3125550100"}, Run: h.runCall},
 	}
 }
+
+// exampleRequestID is an id as approval.NewID makes them, for the help.
+const exampleRequestID = "RJQTUTNQMXCV"
 
 func (h *Handler) helpCommand(cmds []*Command) *Command {
 	return &Command{Slash: cmds[0].Slash, Verb: "help", Run: func(context.Context, Invocation, []string) (Result, error) {
@@ -97,7 +100,7 @@ func HelpMessage(cmds []*Command) reply.Message {
 
 func (h *Handler) runList(ctx context.Context, inv Invocation, args []string) (Result, error) {
 	if len(args) > 0 {
-		return Result{}, usageErr(UsageList, "Unknown /addons subcommand %s", quote(args[0]))
+		return Result{}, usageErr(UsageList, "/addons list takes no more words (got %s)", quote(args[0]))
 	}
 	addOns, err := h.account.ListAddOns(ctx)
 	if err != nil {
@@ -136,7 +139,7 @@ func AddOnsMessage(addOns []dialog.AddOn, forecasts map[int]string) reply.Messag
 	for _, a := range SortFullest(addOns) {
 		note := fmt.Sprintf("item_id %d · buy up to %d at a time", a.ItemID, a.MaxQtyPurchase)
 		if f := forecasts[a.ItemID]; f != "" {
-			note += " · " + f
+			note += " · forecast: " + f
 		}
 		m.Blocks = append(m.Blocks, reply.Usage{Label: a.Name, InUse: a.InUse, Total: a.TotalQty, Note: note})
 	}
@@ -280,20 +283,19 @@ func (h *Handler) openRequest(ctx context.Context, inv Invocation, kind store.Ki
 }
 
 func (h *Handler) runPending(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	if len(args) > 0 {
+		return Result{}, usageErr(UsagePend, "/addons pending takes no more words (got %s)", quote(args[0]))
+	}
 	reqs, err := h.approvals.Pending(ctx, maxPendingListed)
 	if err != nil {
 		return Result{}, err
 	}
-	m := reply.Message{Text: fmt.Sprintf("%d pending requests", len(reqs))}
+	m := reply.Message{Text: pendingHeading(len(reqs))}
+	m.Blocks = []reply.Block{reply.Header{Text: pendingHeading(len(reqs))}}
 	if len(reqs) == 0 {
-		m.Blocks = []reply.Block{reply.Section{Text: "No requests are waiting for a decision."}}
+		m.Blocks = append(m.Blocks, reply.Section{Text: "No requests are waiting for a decision."})
 	}
-	for _, r := range reqs {
-		m.Blocks = append(m.Blocks, reply.Fields{Fields: []reply.Field{
-			{Label: r.ID, Value: r.Summary},
-			{Label: "Requested by", Value: reply.Mention(r.RequesterID) + " at " + stamp(r.CreatedAt)},
-		}})
-	}
+	m.Blocks = append(m.Blocks, h.pendingBlocks(reqs, inv.UserID, true)...)
 	return Result{Reply: &m}, nil
 }
 
@@ -311,6 +313,9 @@ func (h *Handler) runCancel(ctx context.Context, inv Invocation, args []string) 
 }
 
 func (h *Handler) runAudit(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	if len(args) > 0 {
+		return Result{}, usageErr(UsageAudit, "/addons audit takes no more words (got %s)", quote(args[0]))
+	}
 	if !h.approvals.IsApprover(inv.UserID) {
 		return Result{}, &UsageError{Problem: "The audit log is for approvers only"}
 	}

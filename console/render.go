@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -70,7 +71,7 @@ func render(m reply.Message, indent string, number func(reply.Button) int) strin
 }
 
 // columns are the widths that line up the usage rows of one message.
-type columns struct{ label, count int }
+type columns struct{ label, count, left int }
 
 func usageColumns(blocks []reply.Block) columns {
 	var c columns
@@ -78,6 +79,7 @@ func usageColumns(blocks []reply.Block) columns {
 		if u, ok := blk.(reply.Usage); ok {
 			c.label = max(c.label, utf8.RuneCountInString(text(u.Label)))
 			c.count = max(c.count, len(count(u)))
+			c.left = max(c.left, len(strconv.Itoa(left(u))))
 		}
 	}
 	return c
@@ -85,18 +87,21 @@ func usageColumns(blocks []reply.Block) columns {
 
 func count(u reply.Usage) string { return fmt.Sprintf("%d/%d", u.InUse, u.Total) }
 
-// usageLine is "Local Number  79/194  [████░░░░░░] 40% · note". The share
+// usageLine is "Local Number  79/194  [████░░░░░░]  40%  115 left · note". The share
 // is rounded down, so an add-on shows 100% only when it is full.
 func usageLine(u reply.Usage, w columns) string {
 	label := text(u.Label)
 	pad := strings.Repeat(" ", max(w.label-utf8.RuneCountInString(label), 0))
 	c := count(u)
-	s := fmt.Sprintf("%s%s  %*s  [%s] %s", label, pad, w.count, c, reply.Bar(u.InUse, u.Total, barWidth), share(u))
+	s := fmt.Sprintf("%s%s  %*s  [%s] %4s  %*d left", label, pad, w.count, c, reply.Bar(u.InUse, u.Total, barWidth), share(u), w.left, left(u))
 	if u.Note != "" {
 		s += " · " + text(u.Note)
 	}
 	return s
 }
+
+// left is the capacity left, never negative.
+func left(u reply.Usage) int { return max(u.Total-u.InUse, 0) }
 
 func share(u reply.Usage) string {
 	if u.Total <= 0 {

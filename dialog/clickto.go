@@ -67,3 +67,12 @@ func NormalizePhone(s string) (string, error) {
 	}
 	return d, nil
 }
+
+// FormatPhone writes a 10-digit North American number as people write it,
+// (312) 439-3025; anything else is returned as it is.
+func FormatPhone(n string) string {
+	if len(n) != 10 || strings.Trim(n, "0123456789") != "" {
+		return n
+	}
+	return "(" + n[:3] + ") " + n[3:6] + "-" + n[6:]
+}

@@ -188,6 +188,10 @@ func (x alertsAdapter) Forecasts(ctx context.Context, addOns []dialog.AddOn) map
 	out := map[int]string{}
 	for id, p := range x.r.Forecasts(ctx, addOns) {
 		out[id] = p.String()
+		if p.Trend == alerts.TrendUnknown {
+			// Say what is missing, not only that something is.
+			out[id] = fmt.Sprintf("not enough data yet (needs %s of readings)", hours(alerts.ForecastMinSpan))
+		}
 	}
 	return out
 }
@@ -224,6 +228,9 @@ func (x alertsAdapter) OpenAlerts(ctx context.Context) ([]string, error) {
 // Suggest asks the runner, so Request more buys what the alert message
 // suggests (same threshold, margin and defaults).
 func (x alertsAdapter) Suggest(a dialog.AddOn) int { return x.r.Suggest(a) }
+
+// hours writes d as "24 h".
+func hours(d time.Duration) string { return fmt.Sprintf("%g h", d.Hours()) }
 
 // LatePoster forwards to a poster chosen after the alerts were built.
 type LatePoster struct {
