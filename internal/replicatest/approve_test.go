@@ -144,7 +144,7 @@ func TestReplicasApproveOnce(t *testing.T) {
 			t.Errorf("request %s: message never says its numbers were ordered: %v\nnow: %s", r.ID, err, slacktest.TextOf(cur))
 			continue
 		}
-		if !strings.Contains(slacktest.TextOf(msg), nums[0]) {
+		if !strings.Contains(slacktest.TextOf(msg), dialog.FormatPhone(nums[0])) {
 			t.Errorf("request %s: message lacks its number %s:\n%s", r.ID, nums[0], slacktest.TextOf(msg))
 		}
 	}
