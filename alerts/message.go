@@ -13,12 +13,20 @@ import (
 )
 
 // Button action ids of the alert message. The bot routes them: Request
-// more opens a purchase request for the add-on (Value is its item_id),
-// Snooze calls Runner.Snooze (Value is SnoozeValue).
+// more opens a purchase request for the add-on (Value is RequestMoreValue:
+// its item_id and the alert's episode, so that one episode opens one
+// request however often it is pressed), Snooze calls Runner.Snooze (Value
+// is SnoozeValue).
 const (
 	ActionRequestMore = "alert.request_more"
 	ActionSnooze      = "alert.snooze"
 )
+
+// RequestMoreValue is the Request more button's value: "6|e3" for item 6
+// in episode 3.
+func RequestMoreValue(itemID int, episode int64) string {
+	return strconv.Itoa(itemID) + "|e" + strconv.FormatInt(episode, 10)
+}
 
 // MaxSnooze is the longest snooze: past it, the alert should be fixed, not
 // silenced.
@@ -160,7 +168,7 @@ func alertMessage(st State, s Settings) reply.Message {
 	}
 	if firing {
 		blocks = append(blocks, reply.Actions{Buttons: []reply.Button{
-			{ActionID: ActionRequestMore, Text: "Request more", Value: strconv.Itoa(r.ItemID), Style: reply.Primary},
+			{ActionID: ActionRequestMore, Text: "Request more", Value: RequestMoreValue(r.ItemID, st.Episode), Style: reply.Primary},
 			{ActionID: ActionSnooze, Text: "Snooze 1 day", Value: SnoozeValue(st.Key, 24*time.Hour)},
 			{ActionID: ActionSnooze, Text: "Snooze 7 days", Value: SnoozeValue(st.Key, 7*24*time.Hour)},
 		}})

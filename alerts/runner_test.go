@@ -145,7 +145,7 @@ func TestRunnerPostsOnce(t *testing.T) {
 	if usage.InUse != 95 || usage.Total != 100 {
 		t.Errorf("usage block = %+v, want 95/100", usage)
 	}
-	if len(buttons) != 3 || buttons[0].ActionID != ActionRequestMore || buttons[0].Value != "6" || buttons[1].Value != "addon:6|24h" {
+	if len(buttons) != 3 || buttons[0].ActionID != ActionRequestMore || buttons[0].Value != "6|e1" || buttons[1].Value != "addon:6|24h" {
 		t.Errorf("buttons = %+v", buttons)
 	}
 

@@ -4,15 +4,24 @@
 // Exactly once rests on the store: every state change is one conditional
 // write, and only the caller that moves a request from pending to executing
 // calls DialogTech. Double clicks, two approvers at once, an envelope
-// delivered twice, several replicas: all but one lose that write. A request
-// left in executing (the process died mid-call) is never executed again; it
-// is marked unknown for a person to check.
+// delivered twice, several replicas: all but one lose that write.
+//
+// Money is written ahead: the claim and its audit row are committed in one
+// transaction, then the call's mark and its audit row in another, and only
+// then is the buying call sent. The outcome and its audit row are written
+// with retries until they are stored. A request left in executing (its
+// process died) is never executed again: without the call's mark it is
+// known never to have called and ends failed; with it, it is marked unknown
+// for a person to check, and that person records what they found
+// (Resolve).
 package approval
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +43,7 @@ type Store interface {
 	Transition(ctx context.Context, id string, from, to store.State, t store.Transition) (*store.Request, error)
 	ListRequests(ctx context.Context, state store.State, limit int) ([]*store.Request, error)
 	PendingExpiredBefore(ctx context.Context, now time.Time) ([]*store.Request, error)
+	MarkCallSent(ctx context.Context, id, claim string, at time.Time, audit []store.AuditEntry) (*store.Request, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) error
 	ListAudit(ctx context.Context, limit int) ([]store.AuditEntry, error)
 }
@@ -51,20 +61,46 @@ type Policy struct {
 	TTL               time.Duration // how long a request stays pending
 	// StaleExecuting is how long a request may sit in executing before it is
 	// taken to have been interrupted (its call outlived any timeout) and is
-	// marked unknown.
+	// marked unknown (or failed, when the call was never sent). It must be
+	// longer than OutcomeRetry.
 	StaleExecuting time.Duration
+	// OutcomeRetry bounds how long a write that must not be lost (a claim
+	// read back, the call's mark, an outcome) is retried while the store is
+	// failing.
+	OutcomeRetry time.Duration
 }
 
 // Errors a decision can end with. Each is safe to show to the person.
 var (
-	ErrNotApprover   = errors.New("only approvers can decide on purchases")
-	ErrNoApprovers   = errors.New("no approvers are configured (APPROVERS is empty), so nobody can approve purchases")
-	ErrSelfApproval  = errors.New("you cannot approve your own request")
-	ErrNotRequester  = errors.New("only the person who asked can cancel a request")
-	ErrExpired       = errors.New("this request has expired")
-	ErrNotFound      = errors.New("no such request")
+	ErrNotApprover  = errors.New("only approvers can decide on purchases")
+	ErrNoApprovers  = errors.New("no approvers are configured (APPROVERS is empty), so nobody can approve purchases")
+	ErrSelfApproval = errors.New("you cannot approve your own request")
+	ErrNotRequester = errors.New("only the person who asked can cancel a request")
+	ErrExpired      = errors.New("this request has expired")
+	ErrNotFound     = errors.New("no such request")
+	// ErrNotRecorded: the approval (or its audit row) could not be stored,
+	// so nothing was bought.
+	ErrNotRecorded = errors.New("the approval could not be recorded (the store or its audit log is not answering), so nothing was bought; try again in a moment")
+	// ErrNotUnknown: only a request whose outcome is unknown can be
+	// resolved.
+	ErrNotUnknown = errors.New("only a request whose outcome is unknown can be resolved")
+	// ErrNumbersNeeded: an order recorded as bought needs the numbers
+	// DialogTech shows for it.
+	ErrNumbersNeeded = errors.New("an order recorded as bought needs the numbers the DialogTech portal shows for it")
 	errInvalidParams = errors.New("stored request has invalid parameters")
 )
+
+// ExistingError: the request was not opened because the same invocation
+// already opened one (a redelivery), or the same person has an identical
+// request pending. Request is that one.
+type ExistingError struct {
+	Request *store.Request
+	Same    bool // an identical pending request, not this invocation's
+}
+
+func (e *ExistingError) Error() string {
+	return fmt.Sprintf("request %s already asks for this", e.Request.ID)
+}
 
 // DecidedError: the request was already decided (or is being carried out)
 // when the caller tried to change it.
@@ -93,6 +129,20 @@ type Outcome struct {
 	Quantity    int      `json:"quantity,omitempty"`
 	Description string   `json:"description,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	// NotSent: the request was approved but its process stopped before
+	// the buying call went out; nothing was bought.
+	NotSent bool `json:"not_sent,omitempty"`
+	// Resolution is what a person found when they checked an unknown
+	// outcome.
+	Resolution *Resolution `json:"resolution,omitempty"`
+}
+
+// Resolution records an approver's check of an unknown outcome.
+type Resolution struct {
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+	Bought  bool      `json:"bought"`
+	Numbers []string  `json:"numbers,omitempty"`
 }
 
 // Service opens requests, records decisions and executes approved ones.
@@ -105,7 +155,19 @@ type Service struct {
 	newID  func() string
 	// observe is told of every state change that was written (metrics).
 	observe func(from, to store.State)
+	// step is told of each step of an approval as it is passed (tests
+	// that kill the process at each one).
+	step  func(name string)
+	sleep func(ctx context.Context, d time.Duration)
 }
+
+// Steps of an approval, in order, as WithStepHook names them.
+const (
+	StepClaimed  = "claimed"  // the claim and its audit row are committed
+	StepMarked   = "marked"   // the call's mark and its audit row are committed
+	StepAnswered = "answered" // DialogTech answered; nothing of it is stored yet
+	StepRecorded = "recorded" // the outcome and its audit row are committed
+)
 
 // Option configures a Service.
 type Option func(*Service)
@@ -126,6 +188,10 @@ func WithTransitionObserver(f func(from, to store.State)) Option {
 	return func(s *Service) { s.observe = f }
 }
 
+// WithStepHook is called as an approval passes each step (StepClaimed,
+// ...), for tests that stop the process there.
+func WithStepHook(f func(step string)) Option { return func(s *Service) { s.step = f } }
+
 // New returns a Service.
 func New(st Store, buyer Buyer, p Policy, opts ...Option) *Service {
 	if p.TTL <= 0 {
@@ -134,7 +200,10 @@ func New(st Store, buyer Buyer, p Policy, opts ...Option) *Service {
 	if p.StaleExecuting <= 0 {
 		p.StaleExecuting = 5 * time.Minute
 	}
-	s := &Service{store: st, buyer: buyer, policy: p, now: time.Now, log: slog.Default(), newID: NewID}
+	if p.OutcomeRetry <= 0 {
+		p.OutcomeRetry = min(2*time.Minute, p.StaleExecuting/2)
+	}
+	s := &Service{store: st, buyer: buyer, policy: p, now: time.Now, log: slog.Default(), newID: NewID, sleep: sleepCtx}
 	for _, o := range opts {
 		o(s)
 	}
@@ -158,10 +227,20 @@ func (s *Service) IsApprover(user string) bool {
 	return slices.Contains(s.policy.Approvers, user)
 }
 
+// OpenOption refines Open.
+type OpenOption func(*store.Request)
+
+// WithKey names the invocation that opens the request (a slash command's
+// trigger id, an alert episode): any later Open with the same key, in any
+// replica, gets an *ExistingError naming this request.
+func WithKey(key string) OpenOption { return func(r *store.Request) { r.IdemKey = key } }
+
 // Open stores a new pending request to buy params (a dialog.PurchaseRequest
 // or dialog.OrderRequest) and audits it. The caller then posts the request
-// message and records where with Posted.
-func (s *Service) Open(ctx context.Context, kind store.Kind, params any, summary, requester, channel string) (*store.Request, error) {
+// message and records where with Posted. A request this invocation opened
+// before (WithKey), or an identical one the requester has pending, is not
+// opened again: the error is an *ExistingError naming it.
+func (s *Service) Open(ctx context.Context, kind store.Kind, params any, summary, requester, channel string, opts ...OpenOption) (*store.Request, error) {
 	if len(s.policy.Approvers) == 0 {
 		return nil, ErrNoApprovers
 	}
@@ -181,13 +260,28 @@ func (s *Service) Open(ctx context.Context, kind store.Kind, params any, summary
 		CreatedAt:   now,
 		ExpiresAt:   now.Add(s.policy.TTL),
 		UpdatedAt:   now,
+		SameKey:     sameKey(requester, kind, raw),
+	}
+	for _, o := range opts {
+		o(r)
 	}
 	if err := s.store.CreateRequest(ctx, r); err != nil {
+		var de *store.DuplicateError
+		if errors.As(err, &de) {
+			return nil, &ExistingError{Request: de.Existing, Same: de.Same}
+		}
 		return nil, fmt.Errorf("approval: create request: %w", err)
 	}
 	s.audit(ctx, r.ID, requester, "request.created", fmt.Sprintf("%s: %s", kind, summary))
 	s.log.InfoContext(ctx, "request created", "request_id", r.ID, "user_id", requester, "kind", string(kind))
 	return r, nil
+}
+
+// sameKey is what identical requests share: who asks, for what call. The
+// call is the parsed request's JSON, so "06" and "6" are one item.
+func sameKey(requester string, kind store.Kind, params []byte) string {
+	h := sha256.Sum256(params)
+	return requester + "|" + string(kind) + "|" + hex.EncodeToString(h[:16])
 }
 
 // Posted records where the request message was posted.
@@ -243,13 +337,47 @@ func (s *Service) Approve(ctx context.Context, id, user string) (*store.Request,
 		}
 		return nil, &ExpiredError{Request: expired}
 	}
-	claimed, err := s.transition(ctx, id, store.StatePending, store.StateExecuting, store.Transition{By: user, At: now})
+	claim := rand.Text()
+	claimed, err := s.transition(ctx, id, store.StatePending, store.StateExecuting, store.Transition{
+		By: user, At: now, Claim: claim,
+		Audit: []store.AuditEntry{{At: now, RequestID: id, Actor: user, Event: "request.approved", Detail: r.Summary}},
+	})
 	if err != nil {
-		return nil, s.lost(err, claimed)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			return nil, s.lost(err, claimed)
+		}
+		// The claim may have been committed with its answer lost: read it
+		// back rather than leave a request nobody carries out.
+		s.log.WarnContext(ctx, "claim not confirmed; reading it back", "request_id", id, "user_id", user, "err", err)
+		claimed, err = s.claimedBy(context.WithoutCancel(ctx), id, claim)
+		if err != nil {
+			return nil, err
+		}
 	}
-	s.audit(ctx, id, user, "request.approved", r.Summary)
+	s.passed(StepClaimed)
 	s.log.InfoContext(ctx, "request approved", "request_id", id, "user_id", user)
 	return s.execute(ctx, claimed)
+}
+
+// claimedBy reads back request id after a claim whose answer was lost, for
+// up to OutcomeRetry: the request under claim when the claim took, else
+// the reason it did not.
+func (s *Service) claimedBy(ctx context.Context, id, claim string) (*store.Request, error) {
+	var cur *store.Request
+	err := s.retry(ctx, "read back a claim", id, func() error {
+		var err error
+		cur, err = s.store.GetRequest(ctx, id)
+		return err
+	})
+	switch {
+	case err != nil:
+		return nil, ErrNotRecorded
+	case cur.State == store.StateExecuting && cur.Claim == claim:
+		return cur, nil
+	case cur.State == store.StatePending:
+		return nil, ErrNotRecorded
+	}
+	return nil, &DecidedError{Request: cur}
 }
 
 // execute makes the one buying call of a claimed request and records how it
@@ -258,8 +386,12 @@ func (s *Service) execute(ctx context.Context, r *store.Request) (*store.Request
 	// The call and the recording of its outcome must not be cut short by the
 	// caller going away (a shutdown, a closed socket): the money may be spent.
 	ctx = context.WithoutCancel(ctx)
-	s.audit(ctx, r.ID, "system", "dialogtech.call", string(r.Kind))
-	outcome, callErr := s.call(ctx, r)
+	marked, err := s.markCall(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	s.passed(StepMarked)
+	outcome, callErr := s.call(ctx, marked)
 	to := store.StateSucceeded
 	switch {
 	case callErr == nil:
@@ -270,18 +402,144 @@ func (s *Service) execute(ctx context.Context, r *store.Request) (*store.Request
 		to = store.StateFailed
 		outcome.Error = refusal(callErr)
 	}
+	s.passed(StepAnswered)
 	raw, err := json.Marshal(outcome)
 	if err != nil {
 		return nil, fmt.Errorf("approval: encode outcome: %w", err)
 	}
-	s.audit(ctx, r.ID, "system", "dialogtech.result", fmt.Sprintf("%s: %s", to, outcomeText(outcome)))
 	s.log.InfoContext(ctx, "request executed", "request_id", r.ID, "user_id", r.DecidedBy, "outcome", string(to))
-	// Now, not At: the message keeps saying when the approver decided.
-	done, err := s.transition(ctx, r.ID, store.StateExecuting, to, store.Transition{Now: s.now().UTC(), Outcome: raw})
+	done, err := s.recordOutcome(ctx, marked, to, outcome, raw)
 	if err != nil {
+		return nil, err
+	}
+	s.passed(StepRecorded)
+	return done, nil
+}
+
+// markCall writes the call's mark and its audit row, the last write before
+// the money is spent. When the store's answer is lost the mark is read back;
+// when the store stays down, no call is made.
+func (s *Service) markCall(ctx context.Context, r *store.Request) (*store.Request, error) {
+	audit := []store.AuditEntry{{At: s.now().UTC(), RequestID: r.ID, Actor: "system", Event: "dialogtech.call", Detail: string(r.Kind)}}
+	var marked *store.Request
+	err := s.retry(ctx, "mark the call", r.ID, func() error {
+		m, err := s.store.MarkCallSent(ctx, r.ID, r.Claim, s.now().UTC(), audit)
+		if err == nil {
+			marked = m
+			return nil
+		}
+		if errors.Is(err, store.ErrConflict) {
+			if m != nil && m.Claim == r.Claim && m.State == store.StateExecuting && !m.CallSentAt.IsZero() {
+				marked = m // an earlier try took; its answer was lost
+				return nil
+			}
+			return &permanent{err: err, cur: m}
+		}
+		return err
+	})
+	var pe *permanent
+	switch {
+	case err == nil:
+		return marked, nil
+	case errors.As(err, &pe):
+		// The request left executing under this claim (a sweep found it
+		// stale): it is not this caller's to carry out any more.
+		if pe.cur != nil {
+			return nil, &DecidedError{Request: pe.cur}
+		}
+		return nil, fmt.Errorf("approval: mark the call of %s: %w", r.ID, pe.err)
+	}
+	s.log.ErrorContext(ctx, "call not made: its mark could not be stored", "request_id", r.ID, "err", err)
+	return nil, ErrNotRecorded
+}
+
+// recordOutcome stores the outcome and its audit row, retrying for up to
+// OutcomeRetry; every failure is logged with the request id and what
+// DialogTech answered, so the numbers are never only in memory.
+func (s *Service) recordOutcome(ctx context.Context, r *store.Request, to store.State, o Outcome, raw []byte) (*store.Request, error) {
+	var done *store.Request
+	err := s.retry(ctx, "record the outcome", r.ID, func() error {
+		now := s.now().UTC()
+		audit := []store.AuditEntry{{At: now, RequestID: r.ID, Actor: "system", Event: "dialogtech.result", Detail: fmt.Sprintf("%s: %s", to, outcomeText(o))}}
+		// Now, not At: the message keeps saying when the approver decided.
+		d, err := s.transition(ctx, r.ID, store.StateExecuting, to, store.Transition{Now: now, Outcome: raw, Audit: audit})
+		if err == nil {
+			done = d
+			return nil
+		}
+		if errors.Is(err, store.ErrConflict) && d != nil {
+			switch {
+			case d.State == to && d.Claim == r.Claim && string(d.Outcome) == string(raw):
+				done = d // an earlier try took; its answer was lost
+				return nil
+			case d.State == store.StateUnknown:
+				// A sweep gave up on the request while the store was
+				// down; what DialogTech answered is known now.
+				audit[0].Detail = "late, " + audit[0].Detail
+				d, err = s.transition(ctx, r.ID, store.StateUnknown, to, store.Transition{Now: now, Outcome: raw, Audit: audit})
+				if err == nil {
+					done = d
+					return nil
+				}
+			}
+			if errors.Is(err, store.ErrConflict) {
+				return &permanent{err: err, cur: d}
+			}
+		}
+		s.log.ErrorContext(ctx, "outcome not stored yet; retrying", "request_id", r.ID, "outcome", string(to),
+			"numbers", o.Numbers, "quantity", o.Quantity, "description", o.Description, "call_error", o.Error, "err", err)
+		return err
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "outcome lost: the store did not take it; the request will show unknown", "request_id", r.ID,
+			"outcome", string(to), "numbers", o.Numbers, "quantity", o.Quantity, "description", o.Description, "call_error", o.Error, "err", err)
 		return nil, fmt.Errorf("approval: record outcome of %s: %w", r.ID, err)
 	}
 	return done, nil
+}
+
+// permanent stops retry: trying again cannot help.
+type permanent struct {
+	err error
+	cur *store.Request
+}
+
+func (p *permanent) Error() string { return p.err.Error() }
+func (p *permanent) Unwrap() error { return p.err }
+
+// retry runs fn until it succeeds, returns a *permanent, or OutcomeRetry
+// has passed, backing off between tries.
+func (s *Service) retry(ctx context.Context, what, id string, fn func() error) error {
+	deadline := time.Now().Add(s.policy.OutcomeRetry)
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		var pe *permanent
+		if err == nil || errors.As(err, &pe) {
+			return err
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		s.log.WarnContext(ctx, "store write failed; retrying", "what", what, "request_id", id, "attempt", attempt, "err", err)
+		s.sleep(ctx, wait)
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (s *Service) passed(step string) {
+	if s.step != nil {
+		s.step(step)
+	}
 }
 
 func (s *Service) call(ctx context.Context, r *store.Request) (Outcome, error) {
@@ -331,17 +589,83 @@ func (s *Service) Cancel(ctx context.Context, id, user string) (*store.Request, 
 }
 
 func (s *Service) finish(ctx context.Context, id, user string, to store.State, reason, event string) (*store.Request, error) {
-	r, err := s.transition(ctx, id, store.StatePending, to, store.Transition{By: user, At: s.now().UTC(), Reason: reason})
+	cur, err := s.Get(ctx, id)
 	if err != nil {
-		return nil, s.lost(err, r)
+		return nil, err
 	}
-	detail := r.Summary
+	detail := cur.Summary
 	if reason != "" {
 		detail += "; reason: " + reason
 	}
-	s.audit(ctx, id, user, event, detail)
+	now := s.now().UTC()
+	r, err := s.transition(ctx, id, store.StatePending, to, store.Transition{By: user, At: now, Reason: reason,
+		Audit: []store.AuditEntry{{At: now, RequestID: id, Actor: user, Event: event, Detail: detail}}})
+	if err != nil {
+		return nil, s.lost(err, r)
+	}
 	s.log.InfoContext(ctx, "request "+string(to), "request_id", id, "user_id", user)
 	return r, nil
+}
+
+// Resolve records what an approver found when they checked a request whose
+// outcome is unknown: bought (an order with the numbers it got) or not. The
+// request ends succeeded or failed, with the resolution in its outcome, and
+// the audit log says who recorded it.
+func (s *Service) Resolve(ctx context.Context, id, user string, bought bool, numbers []string) (*store.Request, error) {
+	if err := s.mayDecide(user); err != nil {
+		return nil, err
+	}
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.State != store.StateUnknown {
+		return nil, &ResolveError{Request: r}
+	}
+	if bought && r.Kind == store.KindOrder && len(numbers) == 0 {
+		return nil, ErrNumbersNeeded
+	}
+	now := s.now().UTC()
+	o := DecodeOutcome(r)
+	o.Resolution = &Resolution{By: user, At: now, Bought: bought, Numbers: numbers}
+	to, detail := store.StateFailed, "checked: not bought"
+	if bought {
+		to, detail = store.StateSucceeded, "checked: bought"
+		if len(numbers) > 0 {
+			o.Numbers = numbers
+			detail += fmt.Sprintf(", %d numbers: %v", len(numbers), numbers)
+		}
+	}
+	raw, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("approval: encode outcome: %w", err)
+	}
+	done, err := s.transition(ctx, id, store.StateUnknown, to, store.Transition{Now: now, Outcome: raw,
+		Audit: []store.AuditEntry{{At: now, RequestID: id, Actor: user, Event: "request.resolved", Detail: detail}}})
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) && done != nil {
+			return nil, &ResolveError{Request: done}
+		}
+		return nil, s.lost(err, done)
+	}
+	s.log.InfoContext(ctx, "request resolved", "request_id", id, "user_id", user, "outcome", string(to))
+	return done, nil
+}
+
+// ResolveError: the request's outcome is not unknown (any more), so there
+// is nothing to resolve. It is ErrNotUnknown.
+type ResolveError struct{ Request *store.Request }
+
+func (e *ResolveError) Error() string {
+	return fmt.Sprintf("request %s is %s, not unknown: there is nothing to resolve", e.Request.ID, e.Request.State)
+}
+
+// Unwrap is ErrNotUnknown.
+func (e *ResolveError) Unwrap() error { return ErrNotUnknown }
+
+// NeedsChecking lists requests whose outcome is unknown, newest first.
+func (s *Service) NeedsChecking(ctx context.Context, limit int) ([]*store.Request, error) {
+	return s.store.ListRequests(ctx, store.StateUnknown, limit)
 }
 
 // Sweep expires pending requests past their time and marks requests stuck
@@ -372,13 +696,19 @@ func (s *Service) Sweep(ctx context.Context) ([]*store.Request, error) {
 		if now.Sub(r.UpdatedAt) < s.policy.StaleExecuting {
 			continue
 		}
-		raw, _ := json.Marshal(Outcome{Error: "the bot stopped while the call was in flight; it may or may not have gone through"})
-		done, err := s.transition(ctx, r.ID, store.StateExecuting, store.StateUnknown, store.Transition{Now: now, Outcome: raw})
-		if err != nil {
-			continue // finished meanwhile
+		// Without the call's mark the call was never sent: the process
+		// stopped between the claim and the call.
+		to, o, detail := store.StateUnknown, Outcome{Error: "the bot stopped while the call was in flight; it may or may not have gone through"}, "marked unknown: never resent"
+		if r.CallSentAt.IsZero() {
+			to, o, detail = store.StateFailed, Outcome{NotSent: true, Error: "the bot stopped after the approval, before calling DialogTech; nothing was bought"}, "never called: nothing was bought"
 		}
-		s.audit(ctx, r.ID, "system", "request.interrupted", "marked unknown: never resent")
-		s.log.WarnContext(ctx, "request interrupted", "request_id", r.ID, "user_id", r.DecidedBy, "outcome", string(store.StateUnknown))
+		raw, _ := json.Marshal(o)
+		done, err := s.transition(ctx, r.ID, store.StateExecuting, to, store.Transition{Now: now, Outcome: raw,
+			Audit: []store.AuditEntry{{At: now, RequestID: r.ID, Actor: "system", Event: "request.interrupted", Detail: detail}}})
+		if err != nil {
+			continue // finished meanwhile, or the store is down: the next sweep tries again
+		}
+		s.log.WarnContext(ctx, "request interrupted", "request_id", r.ID, "user_id", r.DecidedBy, "outcome", string(to))
 		changed = append(changed, done)
 	}
 	return changed, nil
@@ -394,11 +724,12 @@ func (s *Service) transition(ctx context.Context, id string, from, to store.Stat
 }
 
 func (s *Service) expire(ctx context.Context, r *store.Request) (*store.Request, error) {
-	done, err := s.transition(ctx, r.ID, store.StatePending, store.StateExpired, store.Transition{At: s.now().UTC()})
+	now := s.now().UTC()
+	done, err := s.transition(ctx, r.ID, store.StatePending, store.StateExpired, store.Transition{At: now,
+		Audit: []store.AuditEntry{{At: now, RequestID: r.ID, Actor: "system", Event: "request.expired", Detail: r.Summary}}})
 	if err != nil {
 		return nil, s.lost(err, done)
 	}
-	s.audit(ctx, r.ID, "system", "request.expired", r.Summary)
 	s.log.InfoContext(ctx, "request expired", "request_id", r.ID, "user_id", r.RequesterID)
 	return done, nil
 }
@@ -435,6 +766,8 @@ func outcomeText(o Outcome) string {
 	switch {
 	case o.Error != "":
 		return o.Error
+	case o.Resolution != nil && !o.Resolution.Bought:
+		return "checked: not bought"
 	case len(o.Numbers) > 0:
 		shown := make([]string, len(o.Numbers))
 		for i, n := range o.Numbers {

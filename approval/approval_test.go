@@ -45,10 +45,11 @@ func (b *buyer) OrderNumbers(ctx context.Context, r dialog.OrderRequest) (*dialo
 }
 
 type fixture struct {
-	st    store.Store
-	buyer *buyer
-	now   time.Time
-	svc   *approval.Service
+	st     store.Store
+	buyer  *buyer
+	now    time.Time
+	svc    *approval.Service
+	opened int
 }
 
 func newFixture(t *testing.T, p approval.Policy, buyErr error) *fixture {
@@ -65,7 +66,9 @@ func newFixture(t *testing.T, p approval.Policy, buyErr error) *fixture {
 
 func (f *fixture) open(t *testing.T, requester string) *store.Request {
 	t.Helper()
-	r, err := f.svc.Open(context.Background(), store.KindOrder, dialog.OrderRequest{Type: dialog.Local, Search: "312", Quantity: 2, AllOrNothing: true}, "order 2", requester, "C1")
+	// Each request differs: identical pending ones are not opened twice.
+	f.opened++
+	r, err := f.svc.Open(context.Background(), store.KindOrder, dialog.OrderRequest{Type: dialog.Local, Search: "312", Quantity: f.opened, AllOrNothing: true}, "order some", requester, "C1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,9 +199,7 @@ func TestSweep(t *testing.T) {
 	expiring := f.open(t, "UR")
 	stuck := f.open(t, "UR")
 	fresh := f.open(t, "UR")
-	if _, err := f.st.Transition(context.Background(), stuck.ID, store.StatePending, store.StateExecuting, store.Transition{By: "UA", At: f.now}); err != nil {
-		t.Fatal(err)
-	}
+	midCall(t, f.st, stuck.ID, f.now)
 	f.now = f.now.Add(3 * time.Minute)
 	if changed, err := f.svc.Sweep(context.Background()); err != nil || len(changed) != 0 {
 		t.Fatalf("early sweep changed %d (%v)", len(changed), err)
@@ -221,5 +222,18 @@ func TestSweep(t *testing.T) {
 	}
 	if f.buyer.calls.Load() != 0 {
 		t.Error("sweep made a buying call")
+	}
+}
+
+// midCall puts request id where a process that died during the buying call
+// leaves it: claimed, its call marked.
+func midCall(t *testing.T, st store.Store, id string, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.Transition(ctx, id, store.StatePending, store.StateExecuting, store.Transition{By: "UA", At: at, Claim: "tok-" + id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.MarkCallSent(ctx, id, "tok-"+id, at, nil); err != nil {
+		t.Fatal(err)
 	}
 }

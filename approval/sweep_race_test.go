@@ -33,9 +33,7 @@ func TestSweepContinuesAfterLostRace(t *testing.T) {
 	b := f.open(t, "UR")
 	stuck := f.open(t, "UR")
 	ctx := context.Background()
-	if _, err := f.st.Transition(ctx, stuck.ID, store.StatePending, store.StateExecuting, store.Transition{By: "UA", At: f.now}); err != nil {
-		t.Fatal(err)
-	}
+	midCall(t, f.st, stuck.ID, f.now)
 	f.now = f.now.Add(2 * time.Hour)
 	var lost string
 	rs := &racingStore{Store: f.st, race: func(ctx context.Context, due []*store.Request) {
@@ -73,9 +71,7 @@ func TestSweepKeepsApprovalTime(t *testing.T) {
 
 	// Interrupted mid-call, found by the sweep after a restart 3 h later.
 	r := f.open(t, "UR")
-	if _, err := f.st.Transition(ctx, r.ID, store.StatePending, store.StateExecuting, store.Transition{By: "UA", At: approvedAt}); err != nil {
-		t.Fatal(err)
-	}
+	midCall(t, f.st, r.ID, approvedAt)
 	f.now = f.now.Add(3 * time.Hour)
 	if _, err := f.svc.Sweep(ctx); err != nil {
 		t.Fatal(err)

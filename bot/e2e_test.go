@@ -343,8 +343,12 @@ func TestRestart(t *testing.T) {
 		m := w.ask(requester, "/numbers order 312 2")
 		id := requestID(t, m)
 		w.stop()
-		// A process claimed the request and died before recording the answer.
-		if _, err := w.store.Transition(context.Background(), id, store.StatePending, store.StateExecuting, store.Transition{By: approver, At: time.Now()}); err != nil {
+		// A process claimed the request, marked its call and died before
+		// recording the answer.
+		if _, err := w.store.Transition(context.Background(), id, store.StatePending, store.StateExecuting, store.Transition{By: approver, At: time.Now(), Claim: "tok"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.store.MarkCallSent(context.Background(), id, "tok", time.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
 		w.clock.Advance(10 * time.Minute)
@@ -353,6 +357,23 @@ func TestRestart(t *testing.T) {
 		w.waitState(id, store.StateUnknown)
 		w.click(approver2, m, "Approve")
 		w.ephemeral(approver2, "already approved")
+		if n := buyingCalls(w.sim); n != 0 {
+			t.Fatalf("an interrupted request was sent %d times", n)
+		}
+	})
+	t.Run("interrupted before the call says nothing was bought", func(t *testing.T) {
+		w := newWorld(t, options{})
+		m := w.ask(requester, "/numbers order 312 2")
+		id := requestID(t, m)
+		w.stop()
+		// A process claimed the request and died before marking its call.
+		if _, err := w.store.Transition(context.Background(), id, store.StatePending, store.StateExecuting, store.Transition{By: approver, At: time.Now(), Claim: "tok"}); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Advance(10 * time.Minute)
+		w.start()
+		w.updated(m.TS, "nothing was bought")
+		w.waitState(id, store.StateFailed)
 		if n := buyingCalls(w.sim); n != 0 {
 			t.Fatalf("an interrupted request was sent %d times", n)
 		}
@@ -685,7 +706,7 @@ func TestRequestPrice(t *testing.T) {
 	}
 	a.PurchasePrice = "0.00"
 	w.sim.SetAddOn(a)
-	got := slacktest.TextOf(w.ask(requester, "/addons buy 6 3"))
+	got := slacktest.TextOf(w.ask(requester, "/addons buy 6 4"))
 	if !strings.Contains(got, "DialogTech lists no price") || strings.Contains(got, "$0.00") {
 		t.Errorf("request without a listed price:\n%s", got)
 	}

@@ -33,6 +33,10 @@ const (
 
 func (b *Bot) slashCommand(ctx context.Context, cmd slack.SlashCommand) {
 	inv := command.Invocation{Command: cmd.Command, Text: cmd.Text, UserID: cmd.UserID, ChannelID: cmd.ChannelID}
+	if cmd.TriggerID != "" {
+		// The same delivery, to whichever replica, opens one request.
+		inv.Key = "slash:" + cmd.TriggerID
+	}
 	res := b.h.Handle(ctx, inv)
 	b.apply(ctx, res, target{userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL, triggerID: cmd.TriggerID})
 }

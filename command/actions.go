@@ -117,6 +117,12 @@ func (h *Handler) act(ctx context.Context, a Action) (Result, error) {
 		return Result{Reply: &m}, nil
 	case ActionRequestMore:
 		return h.requestMore(ctx, a)
+	case ActionResolveBought, ActionResolveNotBought:
+		r, err := h.approvals.Resolve(ctx, id, a.UserID, a.ActionID == ActionResolveBought, nil)
+		if err != nil {
+			return Result{}, err
+		}
+		return h.decided(onMessage(r, a), resolvedAck(r)), nil
 	}
 	return Result{}, &UsageError{Problem: "That button is not one of dialogbot's"}
 }
@@ -206,12 +212,24 @@ func (h *Handler) Expired(reqs []*store.Request) Result {
 // requestMore opens a purchase request from an alert's button, for the
 // quantity that brings the add-on back under its threshold.
 func (h *Handler) requestMore(ctx context.Context, a Action) (Result, error) {
-	itemStr, qtyStr, _ := strings.Cut(a.Value, "|")
+	// "6", "6|2" (item, quantity) or "6|e3" (item, alert episode).
+	itemStr, rest, _ := strings.Cut(a.Value, "|")
 	item, ok := wholeNumber(itemStr, 1, 1<<30)
 	if !ok {
 		return Result{}, &UsageError{Problem: "That button is not one of dialogbot's"}
 	}
-	qty, _ := wholeNumber(qtyStr, 1, 1<<30)
+	var qty int
+	key := ""
+	if ep, isEpisode := strings.CutPrefix(rest, "e"); isEpisode {
+		n, ok := wholeNumber(ep, 0, 1<<62)
+		if !ok {
+			return Result{}, &UsageError{Problem: "That button is not one of dialogbot's"}
+		}
+		// One request per alert episode, whoever presses and however often.
+		key = fmt.Sprintf("more:addon:%d:%d", item, n)
+	} else {
+		qty, _ = wholeNumber(rest, 1, 1<<30)
+	}
 	if len(h.approvals.Policy().Approvers) == 0 {
 		return Result{}, errNoApprovers
 	}
@@ -237,7 +255,7 @@ func (h *Handler) requestMore(ctx context.Context, a Action) (Result, error) {
 		return Result{}, err
 	}
 	summary := fmt.Sprintf("buy %d × %s (item %d)", qty, ao.Name, item)
-	inv := Invocation{Command: "/addons", Text: "buy " + strconv.Itoa(item) + " " + strconv.Itoa(qty), UserID: a.UserID, ChannelID: a.ChannelID}
+	inv := Invocation{Command: "/addons", Text: "buy " + strconv.Itoa(item) + " " + strconv.Itoa(qty), UserID: a.UserID, ChannelID: a.ChannelID, Key: key}
 	return h.openRequest(ctx, inv, store.KindPurchase, p, summary, &ao, priceText(ao, qty))
 }
 

@@ -46,6 +46,9 @@ type Invocation struct {
 	Text      string
 	UserID    string
 	ChannelID string
+	// Key names this invocation (e.g. the slash command's trigger id): a
+	// second delivery of it, to any replica, opens no second request.
+	Key string
 }
 
 // Action is a button press. Value carries only an id.
@@ -90,14 +93,18 @@ type Result struct {
 
 // Action ids of the buttons the handler puts on messages.
 const (
-	ActionApprove      = "request.approve"
-	ActionDeny         = "request.deny"
-	ActionCancel       = "request.cancel"
-	ActionRequestMore  = "alert.request_more"
-	ActionSnooze       = "alert.snooze"
-	maxAuditEntries    = 20
-	maxPendingListed   = 15 // three blocks each: within Slack's 50 per message
-	approveConfirmText = 290
+	ActionApprove     = "request.approve"
+	ActionDeny        = "request.deny"
+	ActionCancel      = "request.cancel"
+	ActionRequestMore = "alert.request_more"
+	ActionSnooze      = "alert.snooze"
+	// ActionResolveBought and ActionResolveNotBought record what an
+	// approver found for a request whose outcome is unknown.
+	ActionResolveBought    = "request.resolve_bought"
+	ActionResolveNotBought = "request.resolve_not_bought"
+	maxAuditEntries        = 20
+	maxPendingListed       = 15 // three blocks each: within Slack's 50 per message
+	approveConfirmText     = 290
 )
 
 // ActionDenySubmit names the submission of the deny-reason dialog (Deny) to
@@ -282,7 +289,21 @@ func (h *Handler) errorReply(ctx context.Context, err error) *reply.Message {
 	var ue *UsageError
 	var ve *dialog.ValidationError
 	var de *approval.DecidedError
+	var ee *approval.ExistingError
+	var re *approval.ResolveError
 	switch {
+	case errors.As(err, &ee):
+		t := existingText(ee)
+		return &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
+	case errors.As(err, &re):
+		t := fmt.Sprintf("Request %s is %s, not unknown: there is nothing to record. Nothing was changed.", re.Request.ID, re.Request.State)
+		return &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
+	case errors.Is(err, approval.ErrNotRecorded):
+		t := sentence(err.Error())
+		return &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
+	case errors.Is(err, approval.ErrNumbersNeeded):
+		t := sentence(err.Error()) + " Nothing was changed."
+		return &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}, reply.Context{Text: "Usage: " + UsageResolve}}}
 	case errors.As(err, &ue):
 		m := reply.Message{Text: ue.Problem, Blocks: []reply.Block{reply.Section{Text: ue.Problem + "."}}}
 		if ue.Usage != "" {
@@ -330,10 +351,26 @@ func failureText(err error) string {
 	return "an internal error; it has been logged."
 }
 
+// existingText points to the request that stood in the way of a new one.
+func existingText(ee *approval.ExistingError) string {
+	r := ee.Request
+	state := "it is waiting for a decision"
+	if r.State != store.StatePending {
+		state = "it is " + string(r.State)
+	}
+	if ee.Same {
+		return fmt.Sprintf("You already asked for this: request %s (%s); %s. Nothing new was opened.", r.ID, r.Summary, state)
+	}
+	return fmt.Sprintf("This was already asked for: request %s (%s); %s. Nothing new was opened.", r.ID, r.Summary, state)
+}
+
 func errorKind(err error) string {
 	var ue *UsageError
 	var de *approval.DecidedError
+	var ee *approval.ExistingError
 	switch {
+	case errors.As(err, &ee):
+		return "existing"
 	case errors.As(err, &ue):
 		return "usage"
 	case errors.As(err, &de):

@@ -138,7 +138,38 @@ func DecidedMessage(r *store.Request) reply.Message {
 	if line != "" {
 		m.Blocks = append(m.Blocks, reply.Section{Text: line})
 	}
+	if r.State == store.StateUnknown {
+		m.Blocks = append(m.Blocks, resolveBlocks(r)...)
+	}
 	return m
+}
+
+// resolveBlocks let an approver record what the DialogTech portal shows for
+// a request whose outcome is unknown. An order that went through has
+// numbers, which only the command can carry.
+func resolveBlocks(r *store.Request) []reply.Block {
+	notBought := reply.Button{ActionID: ActionResolveNotBought, Text: "It was not bought", Value: r.ID,
+		Confirm: &reply.Confirm{Title: "Record: not bought?", Text: "You checked DialogTech and this did not go through: " + clip(r.Summary, 200) + ".", Confirm: "Record", Deny: "Back"}}
+	if r.Kind == store.KindOrder {
+		return []reply.Block{
+			reply.Actions{Buttons: []reply.Button{notBought}},
+			reply.Context{Text: "Approvers: if DialogTech shows the numbers were ordered, record them with /addons resolve " + r.ID + " bought <numbers...>."},
+		}
+	}
+	bought := reply.Button{ActionID: ActionResolveBought, Text: "It was bought", Value: r.ID,
+		Confirm: &reply.Confirm{Title: "Record: bought?", Text: "You checked DialogTech and this went through: " + clip(r.Summary, 200) + ".", Confirm: "Record", Deny: "Back"}}
+	return []reply.Block{
+		reply.Actions{Buttons: []reply.Button{bought, notBought}},
+		reply.Context{Text: "Approvers: check the DialogTech portal, then record what you found (or /addons resolve " + r.ID + " bought|not-bought)."},
+	}
+}
+
+// clip cuts s to at most n characters.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 func decidedLabel(s store.State) string {
@@ -153,6 +184,20 @@ func decidedLabel(s store.State) string {
 
 func outcomeLines(r *store.Request) (title, line string) {
 	o := approval.DecodeOutcome(r)
+	if res := o.Resolution; res != nil {
+		by := reply.Mention(res.By) + " at " + stamp(res.At)
+		if !res.Bought {
+			return "Checked: not bought", "DialogTech's answer was lost; " + by + " checked DialogTech and recorded that nothing was bought."
+		}
+		if len(res.Numbers) > 0 {
+			return "Checked: ordered", fmt.Sprintf("DialogTech's answer was lost; %s checked DialogTech and recorded %d %s ordered:\n%s",
+				by, len(res.Numbers), plural(len(res.Numbers), "number", "numbers"), strings.Join(res.Numbers, "\n"))
+		}
+		return "Checked: bought", "DialogTech's answer was lost; " + by + " checked DialogTech and recorded that it was bought."
+	}
+	if o.NotSent && r.State == store.StateFailed {
+		return "Approved, but not carried out", "dialogbot stopped after the approval and before calling DialogTech, so nothing was bought. Ask again if it is still needed."
+	}
 	switch r.State {
 	case store.StateExecuting:
 		return "Approved: calling DialogTech", "The purchase is being made."

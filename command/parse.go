@@ -101,10 +101,54 @@ const (
 	UsageAudit  = "/addons audit"
 	UsageCancel = "/addons cancel <request_id>"
 	UsagePend   = "/addons pending"
+	// UsageResolve records what a person found for an unknown outcome.
+	UsageResolve = "/addons resolve <request_id> bought|not-bought [numbers...]"
 )
 
 // MaxOrderQuantity is the most numbers one order may ask for.
 const MaxOrderQuantity = 25
+
+// ParseResolve reads the words after "resolve": a request id, what was
+// found (bought or not-bought), and for an order that was bought the
+// numbers it got (10 digits each, at most MaxOrderQuantity).
+func ParseResolve(args []string) (id string, bought bool, numbers []string, err error) {
+	if len(args) < 2 {
+		return "", false, nil, usageErr(UsageResolve, "Give the request id and what you found in DialogTech: bought or not-bought")
+	}
+	id = strings.ToUpper(args[0])
+	if len(id) > 64 {
+		return "", false, nil, usageErr(UsageResolve, "That is not a request id")
+	}
+	switch strings.ToLower(args[1]) {
+	case "bought":
+		bought = true
+	case "not-bought", "not_bought", "notbought":
+	default:
+		return "", false, nil, usageErr(UsageResolve, "Say bought or not-bought (got %s)", quote(args[1]))
+	}
+	rest := args[2:]
+	if !bought && len(rest) > 0 {
+		return "", false, nil, usageErr(UsageResolve, "Numbers go with bought only (got %s)", quote(rest[0]))
+	}
+	if len(rest) > MaxOrderQuantity {
+		return "", false, nil, usageErr(UsageResolve, "At most %d numbers (got %d)", MaxOrderQuantity, len(rest))
+	}
+	seen := map[string]bool{}
+	for _, n := range rest {
+		d := strings.TrimPrefix(strings.NewReplacer("-", "", "(", "", ")", "", ".", "").Replace(n), "+")
+		if len(d) == 11 && d[0] == '1' {
+			d = d[1:]
+		}
+		if len(d) != 10 || !isDigits(d) {
+			return "", false, nil, usageErr(UsageResolve, "A number is 10 digits, e.g. 3125550100 (got %s)", quote(n))
+		}
+		if !seen[d] {
+			seen[d] = true
+			numbers = append(numbers, d)
+		}
+	}
+	return id, bought, numbers, nil
+}
 
 // ParseBuy reads the words after "buy". It checks the form only; the item
 // and the quantity's upper bound are checked against a fresh addons.list.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/dialogbot/dialogbot/approval"
 	"github.com/dialogbot/dialogbot/dialog"
 	"github.com/dialogbot/dialogbot/reply"
 	"github.com/dialogbot/dialogbot/store"
@@ -61,6 +62,9 @@ func (h *Handler) registry() []*Command {
 			Description: "Requests waiting for a decision.", Examples: []string{"/addons pending"}, Run: h.runPending},
 		{Slash: "/addons", Verb: "cancel", Usage: UsageCancel,
 			Description: "Withdraw a request you made that is still waiting.", Examples: []string{"/addons cancel " + exampleRequestID}, Run: h.runCancel},
+		{Slash: "/addons", Verb: "resolve", Usage: UsageResolve,
+			Description: "Record what you found in the DialogTech portal for a request whose outcome is unknown (approvers only); for an order that went through, give its numbers.",
+			Examples:    []string{"/addons resolve " + exampleRequestID + " not-bought", "/addons resolve " + exampleRequestID + " bought 3125550100"}, Run: h.runResolve},
 		{Slash: "/addons", Verb: "audit", Usage: UsageAudit,
 			Description: "The last 20 entries of the audit log (approvers only).", Examples: []string{"/addons audit"}, Run: h.runAudit},
 		{Slash: "/numbers", Verb: "order", Usage: UsageOrder, Hint: "order <search> <quantity> [--type T] [--partial] [--cleansed] [--distance N] [--sms] [--slots] [--overlay]",
@@ -267,7 +271,11 @@ func findAddOn(addOns []dialog.AddOn, id int) (dialog.AddOn, bool) {
 }
 
 func (h *Handler) openRequest(ctx context.Context, inv Invocation, kind store.Kind, params any, summary string, usage *dialog.AddOn, price string) (Result, error) {
-	r, err := h.approvals.Open(ctx, kind, params, summary, inv.UserID, inv.ChannelID)
+	var opts []approval.OpenOption
+	if inv.Key != "" {
+		opts = append(opts, approval.WithKey(inv.Key))
+	}
+	r, err := h.approvals.Open(ctx, kind, params, summary, inv.UserID, inv.ChannelID, opts...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -290,13 +298,60 @@ func (h *Handler) runPending(ctx context.Context, inv Invocation, args []string)
 	if err != nil {
 		return Result{}, err
 	}
+	unknown, err := h.approvals.NeedsChecking(ctx, maxPendingListed)
+	if err != nil {
+		return Result{}, err
+	}
 	m := reply.Message{Text: pendingHeading(len(reqs))}
 	m.Blocks = []reply.Block{reply.Header{Text: pendingHeading(len(reqs))}}
 	if len(reqs) == 0 {
 		m.Blocks = append(m.Blocks, reply.Section{Text: "No requests are waiting for a decision."})
 	}
 	m.Blocks = append(m.Blocks, h.pendingBlocks(reqs, inv.UserID, true)...)
+	if len(unknown) > 0 {
+		// Within Slack's 50 blocks: a header, one block each, a note.
+		if room := 50 - len(m.Blocks) - 2; len(unknown) > room {
+			unknown = unknown[:max(room, 0)]
+		}
+		m.Text += fmt.Sprintf("; %d needs checking", len(unknown))
+		m.Blocks = append(m.Blocks, needsChecking(unknown)...)
+	}
 	return Result{Reply: &m}, nil
+}
+
+// needsChecking lists requests whose outcome is unknown, and how to record
+// what the DialogTech portal shows for them.
+func needsChecking(reqs []*store.Request) []reply.Block {
+	blocks := []reply.Block{reply.Header{Text: fmt.Sprintf("Needs checking (%d)", len(reqs))}}
+	for _, r := range reqs {
+		blocks = append(blocks, reply.Fields{Fields: []reply.Field{
+			{Label: r.ID, Value: r.Summary},
+			{Label: "Approved by", Value: reply.Mention(r.DecidedBy) + " at " + stamp(r.DecidedAt)},
+		}})
+	}
+	blocks = append(blocks, reply.Context{Text: "DialogTech's answer was lost for these. Check the DialogTech portal, then record what you found: " + UsageResolve})
+	return blocks
+}
+
+func (h *Handler) runResolve(ctx context.Context, inv Invocation, args []string) (Result, error) {
+	id, bought, numbers, err := ParseResolve(args)
+	if err != nil {
+		return Result{}, err
+	}
+	r, err := h.approvals.Resolve(ctx, id, inv.UserID, bought, numbers)
+	if err != nil {
+		return Result{}, err
+	}
+	res := h.decided(r, resolvedAck(r))
+	res.RequestID = r.ID
+	return res, nil
+}
+
+func resolvedAck(r *store.Request) string {
+	if r.State == store.StateSucceeded {
+		return fmt.Sprintf("Recorded: request %s was bought. Its message now says so.", r.ID)
+	}
+	return fmt.Sprintf("Recorded: request %s was not bought. Its message now says so.", r.ID)
 }
 
 func (h *Handler) runCancel(ctx context.Context, inv Invocation, args []string) (Result, error) {

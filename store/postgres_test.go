@@ -88,6 +88,20 @@ func TestPostgres(t *testing.T) {
 	})
 }
 
+func TestPostgresAuditUnwritable(t *testing.T) {
+	u, _ := newSchema(t)
+	s := open(t, u)
+	storetest.AuditUnwritable(t, s, func() {
+		c := connect(t, u)
+		_, err := c.Exec(t.Context(), `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'audit log unwritable'; END $$;
+			CREATE TRIGGER audit_down BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_down();`)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // TestPostgresTwoInstances races claims through two pools on one schema, as
 // two replicas would.
 func TestPostgresTwoInstances(t *testing.T) {

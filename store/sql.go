@@ -154,8 +154,15 @@ func one(ctx context.Context, q querier, fn func(scanner) error, query string, a
 	return nil
 }
 
-const requestColumns = `id, kind, params, summary, requester_id, channel_id, message_ts, state,
-	created_at, expires_at, decided_by, decided_at, reason, outcome, updated_at`
+// requestInsert lists the columns CreateRequest writes; requestColumns the
+// ones every read returns, in scanRequest's order.
+const (
+	requestInsert = `id, kind, params, summary, requester_id, channel_id, message_ts, state,
+	created_at, expires_at, decided_by, decided_at, reason, outcome, updated_at, idem_key, same_key, claim, call_sent_at, version`
+	requestColumns = `id, kind, params, summary, requester_id, channel_id, message_ts, state,
+	created_at, expires_at, decided_by, decided_at, reason, outcome, updated_at,
+	COALESCE(idem_key, ''), COALESCE(same_key, ''), claim, call_sent_at, version`
+)
 
 func scanRequest(sc scanner) (*Request, error) {
 	var (
@@ -165,7 +172,7 @@ func scanRequest(sc scanner) (*Request, error) {
 	)
 	err := sc.Scan(&r.ID, &kind, &params, &r.Summary, &r.RequesterID, &r.ChannelID, &r.MessageTS, &state,
 		timeDest{&r.CreatedAt}, timeDest{&r.ExpiresAt}, &r.DecidedBy, timeDest{&r.DecidedAt}, &r.Reason, &outcome,
-		timeDest{&r.UpdatedAt})
+		timeDest{&r.UpdatedAt}, &r.IdemKey, &r.SameKey, &r.Claim, timeDest{&r.CallSentAt}, &r.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -176,8 +183,10 @@ func scanRequest(sc scanner) (*Request, error) {
 
 // CreateRequest fills in r's defaults before storing it, so that r then
 // equals what GetRequest returns: State pending when empty, CreatedAt now
-// when zero, UpdatedAt CreatedAt when zero, every time in UTC truncated to
-// microseconds. An ID already stored gives ErrDuplicate.
+// when zero, UpdatedAt CreatedAt when zero, Version 1, every time in UTC
+// truncated to microseconds. An ID already stored gives ErrDuplicate; an
+// IdemKey already stored, or the SameKey of a pending request, a
+// *DuplicateError naming that request.
 func (s *sqlStore) CreateRequest(ctx context.Context, r *Request) error {
 	if r.ID == "" {
 		return fmt.Errorf("store: create request: empty id")
@@ -189,22 +198,72 @@ func (s *sqlStore) CreateRequest(ctx context.Context, r *Request) error {
 		return fmt.Errorf("store: create request %s: state %q, want %q", r.ID, r.State, StatePending)
 	}
 	r.CreatedAt, r.ExpiresAt, r.DecidedAt, r.UpdatedAt = normTime(r.CreatedAt), normTime(r.ExpiresAt), normTime(r.DecidedAt), normTime(r.UpdatedAt)
+	r.CallSentAt = normTime(r.CallSentAt)
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now()
 	}
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = r.CreatedAt
 	}
-	n, err := s.write.exec(ctx, `INSERT INTO requests (`+requestColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-		ON CONFLICT (id) DO NOTHING`,
-		r.ID, string(r.Kind), optBytes(r.Params), r.Summary, r.RequesterID, r.ChannelID, r.MessageTS, string(r.State),
-		s.at(r.CreatedAt), s.optTime(r.ExpiresAt), r.DecidedBy, s.optTime(r.DecidedAt), r.Reason, optBytes(r.Outcome),
-		s.at(r.UpdatedAt))
+	r.Version = 1
+	// A conflict with a pending identical request that is decided before
+	// it can be read is tried again: it no longer stands in the way.
+	for range 3 {
+		n, err := s.write.exec(ctx, `INSERT INTO requests (`+requestInsert+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+			ON CONFLICT DO NOTHING`,
+			r.ID, string(r.Kind), optBytes(r.Params), r.Summary, r.RequesterID, r.ChannelID, r.MessageTS, string(r.State),
+			s.at(r.CreatedAt), s.optTime(r.ExpiresAt), r.DecidedBy, s.optTime(r.DecidedAt), r.Reason, optBytes(r.Outcome),
+			s.at(r.UpdatedAt), optString(r.IdemKey), optString(r.SameKey), r.Claim, s.optTime(r.CallSentAt), r.Version)
+		if err != nil {
+			return fmt.Errorf("store: create request %s: %w", r.ID, err)
+		}
+		if n > 0 {
+			return nil
+		}
+		if err := s.duplicateOf(ctx, r); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("store: create request %s: %w", r.ID, ErrDuplicate)
+}
+
+// duplicateOf says which stored request stood in the way of creating r, or
+// nil when none does any more.
+func (s *sqlStore) duplicateOf(ctx context.Context, r *Request) error {
+	if r.IdemKey != "" {
+		var found *Request
+		err := one(ctx, s.write, func(sc scanner) (err error) {
+			found, err = scanRequest(sc)
+			return err
+		}, `SELECT `+requestColumns+` FROM requests WHERE idem_key = $1`, r.IdemKey)
+		if err == nil {
+			return fmt.Errorf("store: create request %s: %w", r.ID, &DuplicateError{Existing: found})
+		}
+		if !errors.Is(err, errNoRows) {
+			return fmt.Errorf("store: create request %s: %w", r.ID, err)
+		}
+	}
+	if r.SameKey != "" {
+		var found *Request
+		err := one(ctx, s.write, func(sc scanner) (err error) {
+			found, err = scanRequest(sc)
+			return err
+		}, `SELECT `+requestColumns+` FROM requests WHERE same_key = $1 AND state = 'pending'`, r.SameKey)
+		if err == nil {
+			return fmt.Errorf("store: create request %s: %w", r.ID, &DuplicateError{Existing: found, Same: true})
+		}
+		if !errors.Is(err, errNoRows) {
+			return fmt.Errorf("store: create request %s: %w", r.ID, err)
+		}
+	}
+	n := 0
+	err := each(ctx, s.write, func(sc scanner) error { n++; var id string; return sc.Scan(&id) },
+		`SELECT id FROM requests WHERE id = $1`, r.ID)
 	if err != nil {
 		return fmt.Errorf("store: create request %s: %w", r.ID, err)
 	}
-	if n == 0 {
+	if n > 0 {
 		return fmt.Errorf("store: create request %s: %w", r.ID, ErrDuplicate)
 	}
 	return nil
@@ -232,7 +291,7 @@ func (s *sqlStore) GetRequest(ctx context.Context, id string) (*Request, error) 
 
 // SetMessage also sets UpdatedAt to now.
 func (s *sqlStore) SetMessage(ctx context.Context, id, channelID, ts string) error {
-	n, err := s.write.exec(ctx, `UPDATE requests SET channel_id = $2, message_ts = $3, updated_at = $4 WHERE id = $1`,
+	n, err := s.write.exec(ctx, `UPDATE requests SET channel_id = $2, message_ts = $3, updated_at = $4, version = version + 1 WHERE id = $1`,
 		id, channelID, ts, s.at(now()))
 	if err != nil {
 		return fmt.Errorf("store: set message of %s: %w", id, err)
@@ -246,7 +305,8 @@ func (s *sqlStore) SetMessage(ctx context.Context, id, channelID, ts string) err
 // Transition refuses a move the state diagram does not allow (see
 // State.CanMoveTo) with an error that is neither ErrConflict nor
 // ErrNotFound. t.At sets DecidedAt, and UpdatedAt unless t.Now is set;
-// without At, DecidedAt is kept and UpdatedAt is t.Now, or now.
+// without At, DecidedAt is kept and UpdatedAt is t.Now, or now. t.Audit is
+// appended in the same transaction: when it cannot be, nothing changes.
 func (s *sqlStore) Transition(ctx context.Context, id string, from, to State, t Transition) (*Request, error) {
 	if !from.CanMoveTo(to) {
 		return nil, fmt.Errorf("store: transition %s: %s → %s is not a move the state diagram allows", id, from, to)
@@ -259,18 +319,33 @@ func (s *sqlStore) Transition(ctx context.Context, id string, from, to State, t 
 		updated = now()
 	}
 	var r *Request
-	err := one(ctx, s.write, func(sc scanner) (err error) {
-		r, err = scanRequest(sc)
-		return err
-	}, `UPDATE requests SET state = $3,
-			decided_by = COALESCE($4, decided_by),
-			decided_at = COALESCE($5, decided_at),
-			reason = COALESCE($6, reason),
-			outcome = COALESCE($7, outcome),
-			updated_at = $8
-		WHERE id = $1 AND state = $2
-		RETURNING `+requestColumns,
-		id, string(from), string(to), optString(t.By), s.optTime(t.At), optString(t.Reason), optBytes(t.Outcome), s.at(updated))
+	update := func(q querier) error {
+		return one(ctx, q, func(sc scanner) (err error) {
+			r, err = scanRequest(sc)
+			return err
+		}, `UPDATE requests SET state = $3,
+				decided_by = COALESCE($4, decided_by),
+				decided_at = COALESCE($5, decided_at),
+				reason = COALESCE($6, reason),
+				outcome = COALESCE($7, outcome),
+				updated_at = $8,
+				claim = COALESCE($9, claim),
+				version = version + 1
+			WHERE id = $1 AND state = $2
+			RETURNING `+requestColumns,
+			id, string(from), string(to), optString(t.By), s.optTime(t.At), optString(t.Reason), optBytes(t.Outcome), s.at(updated), optString(t.Claim))
+	}
+	var err error
+	if len(t.Audit) == 0 {
+		err = update(s.write)
+	} else {
+		err = s.inTx(ctx, func(q querier) error {
+			if err := update(q); err != nil {
+				return err
+			}
+			return s.appendAudit(ctx, q, t.Audit)
+		})
+	}
 	if err == nil {
 		return r, nil
 	}
@@ -285,6 +360,41 @@ func (s *sqlStore) Transition(ctx context.Context, id string, from, to State, t 
 		return nil, fmt.Errorf("store: transition %s %s → %s: %w", id, from, to, err)
 	}
 	return cur, fmt.Errorf("store: transition %s %s → %s: request is %s: %w", id, from, to, cur.State, ErrConflict)
+}
+
+// MarkCallSent is one transaction: the request's CallSentAt and the audit
+// rows, or neither.
+func (s *sqlStore) MarkCallSent(ctx context.Context, id, claim string, at time.Time, audit []AuditEntry) (*Request, error) {
+	if claim == "" {
+		return nil, fmt.Errorf("store: mark call sent %s: empty claim", id)
+	}
+	if at.IsZero() {
+		at = now()
+	}
+	var r *Request
+	err := s.inTx(ctx, func(q querier) error {
+		err := one(ctx, q, func(sc scanner) (err error) {
+			r, err = scanRequest(sc)
+			return err
+		}, `UPDATE requests SET call_sent_at = $3, updated_at = $3, version = version + 1
+			WHERE id = $1 AND state = 'executing' AND claim = $2 AND call_sent_at IS NULL
+			RETURNING `+requestColumns, id, claim, s.at(at))
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, q, audit)
+	})
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, errNoRows) {
+		return nil, fmt.Errorf("store: mark call sent %s: %w", id, err)
+	}
+	cur, err := s.getRequest(ctx, s.read, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: mark call sent %s: %w", id, err)
+	}
+	return cur, fmt.Errorf("store: mark call sent %s: request is %s, already marked or under another claim: %w", id, cur.State, ErrConflict)
 }
 
 // ListRequests orders requests created at the same instant by descending
@@ -338,13 +448,22 @@ func (s *sqlStore) requests(ctx context.Context, query string, args ...any) ([]*
 // AppendAudit ignores e.ID (the store assigns it) and stamps a zero e.At
 // with now.
 func (s *sqlStore) AppendAudit(ctx context.Context, e AuditEntry) error {
-	if e.At.IsZero() {
-		e.At = now()
-	}
-	_, err := s.write.exec(ctx, `INSERT INTO audit_log (at, request_id, actor, event, detail) VALUES ($1, $2, $3, $4, $5)`,
-		s.at(e.At), e.RequestID, e.Actor, e.Event, e.Detail)
-	if err != nil {
+	if err := s.appendAudit(ctx, s.write, []AuditEntry{e}); err != nil {
 		return fmt.Errorf("store: append audit %s: %w", e.Event, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) appendAudit(ctx context.Context, q querier, entries []AuditEntry) error {
+	for _, e := range entries {
+		if e.At.IsZero() {
+			e.At = now()
+		}
+		_, err := q.exec(ctx, `INSERT INTO audit_log (at, request_id, actor, event, detail) VALUES ($1, $2, $3, $4, $5)`,
+			s.at(e.At), e.RequestID, e.Actor, e.Event, e.Detail)
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", e.Event, err)
+		}
 	}
 	return nil
 }

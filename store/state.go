@@ -4,6 +4,8 @@ package store
 var moves = map[State][]State{
 	StatePending:   {StateExecuting, StateDenied, StateExpired, StateCancelled},
 	StateExecuting: {StateSucceeded, StateFailed, StateUnknown},
+	// A person who checked DialogTech records what they found.
+	StateUnknown: {StateSucceeded, StateFailed},
 }
 
 // CanMoveTo reports whether the state diagram allows s → to. Transition

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -22,6 +23,27 @@ var (
 	ErrDuplicate = errors.New("store: already exists")
 )
 
+// DuplicateError is CreateRequest's answer when the request it was given
+// already exists in another form: the same invocation (IdemKey) opened one,
+// or the same person has an identical request pending (SameKey). Existing
+// is that request. It is ErrDuplicate.
+type DuplicateError struct {
+	Existing *Request
+	// Same is true when Existing is an identical pending request rather
+	// than the one this invocation opened before.
+	Same bool
+}
+
+func (e *DuplicateError) Error() string {
+	if e.Same {
+		return fmt.Sprintf("store: an identical request is pending: %s", e.Existing.ID)
+	}
+	return fmt.Sprintf("store: this invocation already opened request %s", e.Existing.ID)
+}
+
+// Unwrap is ErrDuplicate.
+func (e *DuplicateError) Unwrap() error { return ErrDuplicate }
+
 // Kind is what a request buys.
 type Kind string
 
@@ -34,6 +56,7 @@ const (
 //
 //	pending → executing → succeeded | failed | unknown
 //	pending → denied | expired | cancelled
+//	unknown → succeeded | failed (a person checked DialogTech)
 type State string
 
 const (
@@ -47,7 +70,8 @@ const (
 	StateCancelled State = "cancelled"
 )
 
-// Final reports whether no transition leaves s.
+// Final reports whether s is an end state: no transition leaves it but a
+// person's resolution of an unknown outcome.
 func (s State) Final() bool {
 	switch s {
 	case StatePending, StateExecuting:
@@ -75,6 +99,22 @@ type Request struct {
 	Reason      string          // deny reason
 	Outcome     json.RawMessage // result of the call (numbers, description) or the error text
 	UpdatedAt   time.Time
+	// IdemKey names the invocation that opened the request (e.g. a slash
+	// command's trigger id): unique, so a second delivery of it finds this
+	// request. Empty: none.
+	IdemKey string
+	// SameKey is what identical requests share (requester, kind, call):
+	// unique among pending requests. Empty: none.
+	SameKey string
+	// Claim is the token of the approval that moved the request to
+	// executing; it lets that approver recognise its own claim when the
+	// store's answer to it was lost.
+	Claim string
+	// CallSentAt is set, with the audit row of the call, just before the
+	// buying call goes out. A request in executing without it never called.
+	CallSentAt time.Time
+	// Version counts the writes of the row, from 1.
+	Version int64
 }
 
 // Transition describes a state change: the fields it sets besides State.
@@ -88,6 +128,11 @@ type Transition struct {
 	// decision: an outcome arriving or a sweep keeps DecidedAt, the time
 	// a person decided.
 	Now time.Time
+	// Claim, when set, is stored as the request's claim token.
+	Claim string
+	// Audit rows are appended in the same transaction as the change: both
+	// are written or neither is.
+	Audit []AuditEntry
 }
 
 // AuditEntry is one append-only line of the audit log.
@@ -130,6 +175,8 @@ type Store interface {
 	// fills in r's defaults first (State pending, CreatedAt now, UpdatedAt
 	// CreatedAt) and puts its times in the stored form (UTC, microseconds),
 	// so r then equals what GetRequest returns. A known ID: ErrDuplicate.
+	// A known IdemKey, or a SameKey of a pending request: a
+	// *DuplicateError naming that request, and nothing is written.
 	CreateRequest(ctx context.Context, r *Request) error
 	// GetRequest returns ErrNotFound when id is unknown.
 	GetRequest(ctx context.Context, id string) (*Request, error)
@@ -138,8 +185,14 @@ type Store interface {
 	// Transition moves id from `from` to `to` in one conditional write. It
 	// returns the updated request, or ErrConflict (with the current request)
 	// when the request was not in `from`, or ErrNotFound. A move that
-	// State.CanMoveTo refuses fails without touching the row.
+	// State.CanMoveTo refuses fails without touching the row. t.Audit is
+	// written in the same transaction.
 	Transition(ctx context.Context, id string, from, to State, t Transition) (*Request, error)
+	// MarkCallSent sets CallSentAt of a request in executing under claim,
+	// and appends audit, in one transaction: the write-ahead record of a
+	// buying call. A request not in executing under claim, or marked
+	// already: ErrConflict (with the current request), and no audit row.
+	MarkCallSent(ctx context.Context, id, claim string, at time.Time, audit []AuditEntry) (*Request, error)
 	// ListRequests returns requests in state (all states when empty), newest
 	// first, at most limit (no limit when limit <= 0).
 	ListRequests(ctx context.Context, state State, limit int) ([]*Request, error)

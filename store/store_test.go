@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -32,6 +33,21 @@ func open(t testing.TB, url string) store.Store {
 func TestSQLite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return open(t, "sqlite:"+filepath.Join(t.TempDir(), "dialogbot.db"))
+	})
+}
+
+func TestSQLiteAuditUnwritable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dialogbot.db")
+	s := open(t, "sqlite:"+path)
+	storetest.AuditUnwritable(t, s, func() {
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(`CREATE TRIGGER audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log unwritable'); END`); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 

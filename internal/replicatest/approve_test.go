@@ -18,12 +18,12 @@ import (
 
 var requestIDPattern = regexp.MustCompile(`Request (R[A-Z0-9]+)`)
 
-// ask runs a buying command through connection conn and returns the
-// request message it opened.
-func (c *cluster) ask(conn int, text string) slacktest.Message {
+// askAs runs a buying command by user through connection conn and
+// returns the request message it opened.
+func (c *cluster) askAs(conn int, user, text string) slacktest.Message {
 	c.t.Helper()
 	cmd, rest, _ := strings.Cut(text, " ")
-	d, err := c.slack.SendSlashCommand(c.ctx(30*time.Second), slacktest.SlashCommand{Command: cmd, Text: rest, UserID: requester, ChannelID: requestChannel, Conn: conn})
+	d, err := c.slack.SendSlashCommand(c.ctx(30*time.Second), slacktest.SlashCommand{Command: cmd, Text: rest, UserID: user, ChannelID: requestChannel, Conn: conn})
 	if err != nil {
 		c.t.Fatalf("send %q: %v", text, err)
 	}
@@ -59,8 +59,9 @@ func TestReplicasApproveOnce(t *testing.T) {
 	const requests = 50
 	msgs := make([]slacktest.Message, requests)
 	for i := range msgs {
-		// Requests are opened through both replicas too.
-		msgs[i] = c.ask(conns[i%2], "/numbers order 312 1")
+		// Requests are opened through both replicas too, each by its own
+		// requester (one person's identical requests are one request).
+		msgs[i] = c.askAs(conns[i%2], fmt.Sprintf("U0REQ%03d", i), "/numbers order 312 1")
 	}
 
 	// Both clicks on every request go out together; all at once.

@@ -38,6 +38,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TransitionNotFound", testTransitionNotFound},
 		{"TransitionIllegal", testTransitionIllegal},
 		{"ConcurrentClaim", testConcurrentClaim},
+		{"IdemKey", testIdemKey},
+		{"SameKeyPending", testSameKeyPending},
+		{"ConcurrentIdemKey", testConcurrentIdemKey},
+		{"TransitionAudit", testTransitionAudit},
+		{"MarkCallSent", testMarkCallSent},
 		{"ListRequests", testListRequests},
 		{"PendingExpiredBefore", testPendingExpiredBefore},
 		{"Audit", testAudit},
@@ -208,7 +213,7 @@ func testSetMessage(t *testing.T, s store.Store) {
 	}
 	after := time.Now()
 	got := get(t, s, "r1")
-	want.ChannelID, want.MessageTS = "C2", "1700000000.000200"
+	want.ChannelID, want.MessageTS, want.Version = "C2", "1700000000.000200", 2
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(store.Request{}, "UpdatedAt")); diff != "" {
 		t.Errorf("after SetMessage (-want +got):\n%s", diff)
 	}
@@ -229,6 +234,8 @@ var legalMoves = []struct{ from, to store.State }{
 	{store.StateExecuting, store.StateSucceeded},
 	{store.StateExecuting, store.StateFailed},
 	{store.StateExecuting, store.StateUnknown},
+	{store.StateUnknown, store.StateSucceeded},
+	{store.StateUnknown, store.StateFailed},
 }
 
 var allStates = []store.State{
@@ -243,9 +250,15 @@ func testTransitions(t *testing.T, s store.Store) {
 			id := fmt.Sprintf("r%d", i)
 			want := newRequest(id)
 			create(t, s, want)
-			if m.from == store.StateExecuting {
+			if m.from != store.StatePending {
 				if _, err := s.Transition(ctx, id, store.StatePending, store.StateExecuting, store.Transition{}); err != nil {
 					t.Fatalf("Transition pending → executing: %v", err)
+				}
+				want = get(t, s, id)
+			}
+			if m.from == store.StateUnknown {
+				if _, err := s.Transition(ctx, id, store.StateExecuting, store.StateUnknown, store.Transition{}); err != nil {
+					t.Fatalf("Transition executing → unknown: %v", err)
 				}
 				want = get(t, s, id)
 			}
@@ -262,6 +275,7 @@ func testTransitions(t *testing.T, s store.Store) {
 			}
 			want.State, want.DecidedBy, want.DecidedAt, want.Reason, want.Outcome, want.UpdatedAt =
 				m.to, tr.By, tr.At, tr.Reason, tr.Outcome, tr.At
+			want.Version++
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Transition returned (-want +got):\n%s", diff)
 			}
@@ -299,6 +313,7 @@ func testTransitionKeepsZeroFields(t *testing.T, s store.Store) {
 	}
 	after := time.Now()
 	want.State, want.DecidedBy, want.DecidedAt, want.Outcome = store.StateSucceeded, "U2", approve.At, outcome
+	want.Version = 3
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(store.Request{}, "UpdatedAt")); diff != "" {
 		t.Errorf("Transition without By/At/Reason changed them (-want +got):\n%s", diff)
 	}
@@ -980,5 +995,184 @@ func testClose(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetRequest(ctx, "r1"); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetRequest after Close: err = %v, want a closed-store error", err)
+	}
+}
+
+// testIdemKey: a second request with the same invocation key is not
+// stored; the error names the first.
+func testIdemKey(t *testing.T, s store.Store) {
+	first := newRequest("r1")
+	first.IdemKey = "slash:T1"
+	create(t, s, first)
+	second := newRequest("r2")
+	second.IdemKey = "slash:T1"
+	err := s.CreateRequest(t.Context(), second)
+	var de *store.DuplicateError
+	if !errors.As(err, &de) || !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("second CreateRequest: err = %v, want a *DuplicateError", err)
+	}
+	if de.Same || de.Existing.ID != "r1" {
+		t.Errorf("DuplicateError = %+v, want Existing r1, Same false", de)
+	}
+	if _, err := s.GetRequest(t.Context(), "r2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetRequest(r2): err = %v, want ErrNotFound", err)
+	}
+	// The key stays taken once the request is decided.
+	if _, err := s.Transition(t.Context(), "r1", store.StatePending, store.StateDenied, store.Transition{By: "U2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRequest(t.Context(), second); !errors.As(err, &de) || de.Existing.ID != "r1" {
+		t.Errorf("CreateRequest after r1 was denied: err = %v, want a DuplicateError naming r1", err)
+	}
+	// No key: no check.
+	create(t, s, newRequest("r3"))
+	create(t, s, newRequest("r4"))
+}
+
+// testSameKeyPending: an identical request is refused while the first is
+// pending, and allowed once it is decided.
+func testSameKeyPending(t *testing.T, s store.Store) {
+	first := newRequest("r1")
+	first.SameKey = "U123|addons.purchase|6|2"
+	create(t, s, first)
+	second := newRequest("r2")
+	second.SameKey = first.SameKey
+	err := s.CreateRequest(t.Context(), second)
+	var de *store.DuplicateError
+	if !errors.As(err, &de) || !de.Same || de.Existing.ID != "r1" {
+		t.Fatalf("identical CreateRequest: err = %v, want a DuplicateError naming r1 with Same", err)
+	}
+	if _, err := s.Transition(t.Context(), "r1", store.StatePending, store.StateCancelled, store.Transition{By: "U123"}); err != nil {
+		t.Fatal(err)
+	}
+	create(t, s, second)
+	if got := get(t, s, "r2"); got.SameKey != first.SameKey {
+		t.Errorf("SameKey = %q, want %q", got.SameKey, first.SameKey)
+	}
+}
+
+// testConcurrentIdemKey: of many creates with one key at once, one stores
+// a request and the others are told which.
+func testConcurrentIdemKey(t *testing.T, s store.Store) {
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			r := newRequest(fmt.Sprintf("r%d", i))
+			r.IdemKey = "more:addon:6:3"
+			errs[i] = s.CreateRequest(t.Context(), r)
+		})
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		var de *store.DuplicateError
+		switch {
+		case err == nil:
+			won++
+		case errors.As(err, &de):
+		default:
+			t.Errorf("create %d: %v", i, err)
+		}
+	}
+	list, err := s.ListRequests(t.Context(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if won != 1 || len(list) != 1 {
+		t.Errorf("%d creates won and %d requests stored, want 1 and 1", won, len(list))
+	}
+}
+
+// testTransitionAudit: a transition with audit rows writes both.
+func testTransitionAudit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	create(t, s, newRequest("r1"))
+	got, err := s.Transition(ctx, "r1", store.StatePending, store.StateExecuting, store.Transition{
+		By: "U2", At: at(time.Minute), Claim: "tok1",
+		Audit: []store.AuditEntry{{At: at(time.Minute), RequestID: "r1", Actor: "U2", Event: "request.approved", Detail: "d"}},
+	})
+	if err != nil {
+		t.Fatalf("Transition: %v", err)
+	}
+	if got.Claim != "tok1" || got.Version != 2 {
+		t.Errorf("Claim, Version = %q, %d; want tok1, 2", got.Claim, got.Version)
+	}
+	entries, err := s.ListAudit(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Event != "request.approved" || entries[0].RequestID != "r1" {
+		t.Errorf("audit = %+v, want one request.approved row", entries)
+	}
+	// A refused transition writes no audit row.
+	if _, err := s.Transition(ctx, "r1", store.StatePending, store.StateExecuting, store.Transition{
+		Audit: []store.AuditEntry{{RequestID: "r1", Actor: "U3", Event: "request.approved"}},
+	}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second claim: err = %v, want ErrConflict", err)
+	}
+	if entries, _ := s.ListAudit(ctx, 0); len(entries) != 1 {
+		t.Errorf("audit after a lost claim has %d rows, want 1", len(entries))
+	}
+}
+
+// testMarkCallSent: only the claim's holder marks the call, with its audit
+// row in the same write.
+func testMarkCallSent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	create(t, s, newRequest("r1"))
+	if _, err := s.Transition(ctx, "r1", store.StatePending, store.StateExecuting, store.Transition{By: "U2", Claim: "tok1"}); err != nil {
+		t.Fatal(err)
+	}
+	audit := []store.AuditEntry{{RequestID: "r1", Actor: "system", Event: "dialogtech.call", Detail: "addons.purchase"}}
+	if _, err := s.MarkCallSent(ctx, "r1", "tok2", at(time.Minute), audit); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("MarkCallSent with another claim: err = %v, want ErrConflict", err)
+	}
+	got, err := s.MarkCallSent(ctx, "r1", "tok1", at(time.Minute), audit)
+	if err != nil {
+		t.Fatalf("MarkCallSent: %v", err)
+	}
+	if !got.CallSentAt.Equal(at(time.Minute)) || got.Version != 3 {
+		t.Errorf("CallSentAt, Version = %v, %d; want %v, 3", got.CallSentAt, got.Version, at(time.Minute))
+	}
+	if again, err := s.MarkCallSent(ctx, "r1", "tok1", at(2*time.Minute), audit); !errors.Is(err, store.ErrConflict) || !again.CallSentAt.Equal(at(time.Minute)) {
+		t.Errorf("second MarkCallSent = %v, %v; want ErrConflict with the first mark", again, err)
+	}
+	entries, _ := s.ListAudit(ctx, 0)
+	if len(entries) != 1 || entries[0].Event != "dialogtech.call" {
+		t.Errorf("audit = %+v, want one dialogtech.call row", entries)
+	}
+	if _, err := s.MarkCallSent(ctx, "nope", "tok1", time.Time{}, nil); err == nil {
+		t.Error("MarkCallSent(nope) succeeded")
+	}
+}
+
+// AuditUnwritable is the part of the contract that needs the database
+// itself: breakAudit makes every insert into the audit log fail (a
+// trigger). A transition or call mark whose audit row fails changes
+// nothing.
+func AuditUnwritable(t *testing.T, s store.Store, breakAudit func()) {
+	ctx := t.Context()
+	create(t, s, newRequest("r1"))
+	create(t, s, newRequest("r2"))
+	if _, err := s.Transition(ctx, "r2", store.StatePending, store.StateExecuting, store.Transition{By: "U2", Claim: "tok"}); err != nil {
+		t.Fatal(err)
+	}
+	breakAudit()
+	_, err := s.Transition(ctx, "r1", store.StatePending, store.StateExecuting, store.Transition{
+		By: "U2", Claim: "tok1", Audit: []store.AuditEntry{{RequestID: "r1", Actor: "U2", Event: "request.approved"}},
+	})
+	if err == nil {
+		t.Fatal("Transition with an unwritable audit log succeeded")
+	}
+	if got := get(t, s, "r1"); got.State != store.StatePending || got.Claim != "" {
+		t.Errorf("request is %s, claim %q after its audit row failed; want pending, no claim", got.State, got.Claim)
+	}
+	if _, err := s.MarkCallSent(ctx, "r2", "tok", time.Time{}, []store.AuditEntry{{RequestID: "r2", Actor: "system", Event: "dialogtech.call"}}); err == nil {
+		t.Fatal("MarkCallSent with an unwritable audit log succeeded")
+	}
+	if got := get(t, s, "r2"); !got.CallSentAt.IsZero() {
+		t.Errorf("CallSentAt = %v after its audit row failed, want unset", got.CallSentAt)
 	}
 }
