@@ -125,15 +125,37 @@ func (b *Bot) apply(ctx context.Context, res command.Result, t target) {
 		b.replyTo(ctx, *res.Reply, t)
 	}
 	for _, e := range res.Edits {
-		if _, _, _, err := b.api.UpdateMessageContext(ctx, e.ChannelID, e.TS, msgOptions(e.Message)...); err != nil {
-			b.log.ErrorContext(ctx, "update failed", "channel", e.ChannelID, "ts", e.TS, "err", redactURLError(err))
-		}
+		b.update(ctx, e)
 	}
 	for _, e := range res.Threads {
 		opts := append(msgOptions(e.Message), slack.MsgOptionTS(e.TS))
 		if _, _, err := b.api.PostMessageContext(ctx, e.ChannelID, opts...); err != nil {
 			b.log.ErrorContext(ctx, "thread reply failed", "channel", e.ChannelID, "ts", e.TS, "err", redactURLError(err))
 		}
+	}
+}
+
+// maxRedraws bounds how often one update follows the store's newer
+// versions of its request.
+const maxRedraws = 5
+
+// update edits a message. For a request's message it then checks the
+// store: an update drawn from an older version than the store's may have
+// reached Slack after a newer one (a late click racing the outcome, another
+// replica), so the newest state is drawn again.
+func (b *Bot) update(ctx context.Context, e command.Edit) {
+	for range maxRedraws {
+		if _, _, _, err := b.api.UpdateMessageContext(ctx, e.ChannelID, e.TS, msgOptions(e.Message)...); err != nil {
+			b.log.ErrorContext(ctx, "update failed", "channel", e.ChannelID, "ts", e.TS, "request_id", e.RequestID, "err", redactURLError(err))
+		}
+		if e.RequestID == "" {
+			return
+		}
+		next, ok := b.h.Redraw(ctx, e.RequestID, e.Version)
+		if !ok {
+			return
+		}
+		e = next
 	}
 }
 

@@ -48,6 +48,9 @@ type options struct {
 	account         func(command.Account) command.Account
 	sweepInterval   time.Duration // 50ms when zero
 	shutdownTimeout time.Duration // 5s when zero
+	// apiURL, when set, turns the emulator's Web API URL into the one the
+	// bot uses (a proxy in between).
+	apiURL func(string) string
 }
 
 // world is everything one end-to-end test runs against: a Slack emulator,
@@ -117,7 +120,11 @@ func (w *world) start() {
 	approvals := approval.New(w.store, client, approval.Policy{Approvers: w.opts.approvers, AllowSelfApproval: w.opts.allowSelf, TTL: time.Hour},
 		approval.WithClock(w.clock.Now), approval.WithLogger(log))
 	h := command.New(account, approvals, command.WithLogger(log), command.WithClock(w.clock.Now))
-	b, err := bot.New(bot.Config{BotToken: botToken, AppToken: appToken, APIURL: w.slack.APIURL(), Workers: w.opts.workers, SweepInterval: cmp.Or(w.opts.sweepInterval, 50*time.Millisecond), ShutdownTimeout: cmp.Or(w.opts.shutdownTimeout, 5*time.Second)}, h, bot.WithLogger(log))
+	apiURL := w.slack.APIURL()
+	if w.opts.apiURL != nil {
+		apiURL = w.opts.apiURL(apiURL)
+	}
+	b, err := bot.New(bot.Config{BotToken: botToken, AppToken: appToken, APIURL: apiURL, Workers: w.opts.workers, SweepInterval: cmp.Or(w.opts.sweepInterval, 50*time.Millisecond), ShutdownTimeout: cmp.Or(w.opts.shutdownTimeout, 5*time.Second)}, h, bot.WithLogger(log))
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func (h *Handler) redraw(err error, now time.Time) (edits, threads []Edit) {
 		return res.Edits, res.Threads
 	case errors.As(err, &de) && de.Request != nil && de.Request.MessageTS != "" && h.redrewAt(de.Request.ID, now):
 		r := de.Request
-		return []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r)}}, nil
+		return []Edit{redrawOf(r)}, nil
 	}
 	return nil, nil
 }
@@ -184,7 +184,7 @@ func outcomeOf(err error) string {
 func (h *Handler) decided(r *store.Request, ack string) Result {
 	res := Result{}
 	if r.MessageTS != "" {
-		res.Edits = []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r)}}
+		res.Edits = []Edit{redrawOf(r)}
 		res.Threads = []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: notice(r)}}
 	}
 	if ack == "" {
@@ -195,6 +195,28 @@ func (h *Handler) decided(r *store.Request, ack string) Result {
 	return res
 }
 
+// redrawOf is the edit that shows r's message as r is, with r's version.
+func redrawOf(r *store.Request) Edit {
+	return Edit{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r), RequestID: r.ID, Version: r.Version}
+}
+
+// Redraw is called by a transport after it updated a request's message
+// drawn at version: when the store has moved on since (another click, the
+// outcome, another replica), it returns the edit that shows the newest
+// state, which the transport makes too. So whichever update reaches Slack
+// last, its writer then checks, and the message ends on the newest state.
+func (h *Handler) Redraw(ctx context.Context, requestID string, version int64) (Edit, bool) {
+	r, err := h.approvals.Get(ctx, requestID)
+	if err != nil {
+		h.log.WarnContext(ctx, "redraw: read request", "request_id", requestID, "err", err)
+		return Edit{}, false
+	}
+	if r.Version <= version || r.State == store.StatePending || r.MessageTS == "" {
+		return Edit{}, false
+	}
+	return redrawOf(r), true
+}
+
 // Expired is the result of a sweep: the messages of requests that expired
 // or whose call was interrupted.
 func (h *Handler) Expired(reqs []*store.Request) Result {
@@ -203,7 +225,7 @@ func (h *Handler) Expired(reqs []*store.Request) Result {
 		if r.MessageTS == "" {
 			continue
 		}
-		res.Edits = append(res.Edits, Edit{ChannelID: r.ChannelID, TS: r.MessageTS, Message: DecidedMessage(r)})
+		res.Edits = append(res.Edits, redrawOf(r))
 		res.Threads = append(res.Threads, Edit{ChannelID: r.ChannelID, TS: r.MessageTS, Message: notice(r)})
 	}
 	return res

@@ -75,6 +75,11 @@ type Edit struct {
 	ChannelID string
 	TS        string
 	Message   reply.Message
+	// RequestID and Version, when set, say which request the message
+	// shows and at which version of it: after the update the transport
+	// asks Handler.Redraw whether a newer one must follow.
+	RequestID string
+	Version   int64
 }
 
 // Result is everything one command or action produces. Transports carry
