@@ -15,11 +15,15 @@ import (
 // Button action ids of the alert message. The bot routes them: Request
 // more opens a purchase request for the add-on (Value is RequestMoreValue:
 // its item_id and the alert's episode, so that one episode opens one
-// request however often it is pressed), Snooze calls Runner.Snooze (Value
-// is SnoozeValue).
+// request however often it is pressed), the Snooze buttons call
+// Runner.Snooze (Value is SnoozeValue). Slack refuses two buttons of one
+// block sharing an action_id, so each snooze length has its own;
+// ActionSnooze is what earlier messages carried.
 const (
 	ActionRequestMore = "alert.request_more"
 	ActionSnooze      = "alert.snooze"
+	ActionSnoozeDay   = "alert.snooze_day"
+	ActionSnoozeWeek  = "alert.snooze_week"
 )
 
 // RequestMoreValue is the Request more button's value: "6|e3" for item 6
@@ -169,8 +173,8 @@ func alertMessage(st State, s Settings) reply.Message {
 	if firing {
 		blocks = append(blocks, reply.Actions{Buttons: []reply.Button{
 			{ActionID: ActionRequestMore, Text: "Request more", Value: RequestMoreValue(r.ItemID, st.Episode), Style: reply.Primary},
-			{ActionID: ActionSnooze, Text: "Snooze 1 day", Value: SnoozeValue(st.Key, 24*time.Hour)},
-			{ActionID: ActionSnooze, Text: "Snooze 7 days", Value: SnoozeValue(st.Key, 7*24*time.Hour)},
+			{ActionID: ActionSnoozeDay, Text: "Snooze 1 day", Value: SnoozeValue(st.Key, 24*time.Hour)},
+			{ActionID: ActionSnoozeWeek, Text: "Snooze 7 days", Value: SnoozeValue(st.Key, 7*24*time.Hour)},
 		}})
 	}
 	return reply.Message{

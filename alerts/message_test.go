@@ -79,8 +79,8 @@ func TestAlertMessage(t *testing.T) {
 	st.Reading.Forecast = fullIn(2*24*time.Hour, t0)
 	buttons := reply.Actions{Buttons: []reply.Button{
 		{ActionID: "alert.request_more", Text: "Request more", Value: "6|e1", Style: reply.Primary},
-		{ActionID: "alert.snooze", Text: "Snooze 1 day", Value: "addon:6|24h"},
-		{ActionID: "alert.snooze", Text: "Snooze 7 days", Value: "addon:6|168h"},
+		{ActionID: "alert.snooze_day", Text: "Snooze 1 day", Value: "addon:6|24h"},
+		{ActionID: "alert.snooze_week", Text: "Snooze 7 days", Value: "addon:6|168h"},
 	}}
 	fields := func(inUse, left, suggest string) reply.Fields {
 		f := reply.Fields{Fields: []reply.Field{

@@ -90,6 +90,8 @@ func newWorld(t *testing.T, opts options) *world {
 	// Whatever the test did, once the bot has stopped every buying call
 	// DialogTech saw has its audit rows.
 	t.Cleanup(func() { assertAudited(t, w) })
+	// And Slack took everything the bot sent.
+	t.Cleanup(func() { w.slack.CheckNoRefusals(t) })
 	w.start()
 	return w
 }

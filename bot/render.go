@@ -22,6 +22,7 @@ const (
 	maxContextText   = 2000
 	maxConfirmTitle  = 100
 	maxConfirmButton = 30
+	maxActions       = 25
 )
 
 // Escape makes text safe for mrkdwn: Slack reads &, < and > as markup
@@ -38,56 +39,177 @@ func Escape(s string) string {
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // mrkdwn renders plain reply text for Slack: escaped, with mentions.
-func mrkdwn(s string) string {
-	return reply.ExpandMentions(s, Escape, func(id string) string { return "<@" + id + ">" })
+func mrkdwn(s string) string { return strings.Join(mrkdwnUnits(s), "") }
+
+// A unit is the smallest piece of rendered text that may stand alone: one
+// character, one entity (&amp;) or one mention (<@U…>). Cutting between
+// units never splits a character, an entity or a mention, and counting
+// their characters counts what Slack counts.
+func mrkdwnUnits(s string) []string {
+	return units(s, true, func(id string) string { return "<@" + id + ">" })
 }
 
-// plain renders reply text for a plain_text object, which Slack does not
-// parse: mentions become @id.
-func plain(s string) string {
-	return reply.ExpandMentions(s, func(s string) string { return s }, func(id string) string { return "@" + id })
+// plainUnits are for a plain_text object, which Slack does not parse:
+// mentions become @id.
+func plainUnits(s string) []string {
+	return units(s, false, func(id string) string { return "@" + id })
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+func units(s string, escape bool, mention func(string) string) []string {
+	var out []string
+	reply.ExpandMentions(s, func(t string) string {
+		for _, r := range t {
+			u := string(r)
+			if escape {
+				switch r {
+				case '&':
+					u = "&amp;"
+				case '<':
+					u = "&lt;"
+				case '>':
+					u = "&gt;"
+				}
+			}
+			out = append(out, u)
+		}
+		return ""
+	}, func(id string) string {
+		out = append(out, mention(id))
+		return ""
+	})
+	return out
 }
+
+// cut joins units into at most limit characters; when they do not fit it
+// keeps what fits before "…".
+func cut(us []string, limit int) string {
+	total := 0
+	for _, u := range us {
+		total += utf8.RuneCountInString(u)
+	}
+	if total <= limit {
+		return strings.Join(us, "")
+	}
+	var b strings.Builder
+	n := 0
+	for _, u := range us {
+		c := utf8.RuneCountInString(u)
+		if n+c > limit-1 {
+			break
+		}
+		b.WriteString(u)
+		n += c
+	}
+	b.WriteString("…")
+	return b.String()
+}
+
+// chars is the length Slack counts: characters, not bytes.
+func chars(s string) int { return utf8.RuneCountInString(s) }
 
 // Text renders a message's fallback text (notifications, screen readers).
-func Text(m reply.Message) string { return truncate(mrkdwn(m.Text), maxFallbackText) }
+func Text(m reply.Message) string { return cut(mrkdwnUnits(m.Text), maxFallbackText) }
 
 // Blocks renders a reply as Block Kit, within Slack's limits.
 func Blocks(m reply.Message) []slack.Block { return blocksWithin(m, maxBlocks) }
 
+// blocksWithin renders m in at most maxBlocks blocks. When one block per
+// part is too many, runs of usage bars share sections (a line each), so
+// every add-on is still shown; only past that is the tail cut, and the
+// note then counts the parts it leaves out.
 func blocksWithin(m reply.Message, maxBlocks int) []slack.Block {
 	var out []slack.Block
 	for _, b := range m.Blocks {
 		out = append(out, block(b)...)
 	}
-	if len(out) > maxBlocks {
-		more := len(out) - (maxBlocks - 1)
-		out = append(out[:maxBlocks-1], slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, fmt.Sprintf("…and %d more", more), false, false)))
+	if len(out) <= maxBlocks {
+		return out
 	}
-	return out
+	out, parts := compact(m.Blocks)
+	if len(out) <= maxBlocks {
+		return out
+	}
+	// The last block says how many parts are left out; parts[i] is how
+	// many reply parts block i shows.
+	kept, shown := out[:maxBlocks-1], 0
+	for _, p := range parts[:maxBlocks-1] {
+		shown += p
+	}
+	more := len(m.Blocks) - shown
+	return append(kept, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, fmt.Sprintf("…and %d more not shown", more), false, false)))
+}
+
+// compact renders bs with consecutive usage bars packed into sections of
+// up to maxSectionText characters. parts counts the reply blocks each
+// rendered block shows.
+func compact(bs []reply.Block) (out []slack.Block, parts []int) {
+	var lines []string
+	size := 0
+	flush := func() {
+		if len(lines) == 0 {
+			return
+		}
+		out = append(out, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, strings.Join(lines, "\n"), false, false), nil, nil))
+		parts = append(parts, len(lines))
+		lines, size = nil, 0
+	}
+	for _, b := range bs {
+		u, ok := b.(reply.Usage)
+		if !ok {
+			flush()
+			rendered := block(b)
+			for i := range rendered {
+				p := 0
+				if i == 0 {
+					p = 1
+				}
+				parts = append(parts, p)
+			}
+			out = append(out, rendered...)
+			continue
+		}
+		line := usageText(u)
+		if n := chars(line); size+n+1 > maxSectionText {
+			flush()
+		}
+		lines = append(lines, line)
+		size += chars(line) + 1
+	}
+	flush()
+	return out, parts
 }
 
 func md(s string, limit int) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, truncate(mrkdwn(s), limit), false, false)
+	return slack.NewTextBlockObject(slack.MarkdownType, cut(mrkdwnUnits(s), limit), false, false)
 }
 
 func pt(s string, limit int) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, truncate(plain(s), limit), true, false)
+	return slack.NewTextBlockObject(slack.PlainTextType, cut(plainUnits(s), limit), true, false)
+}
+
+// Limits on the parts of a composed text, so a long name leaves room for
+// the rest.
+const (
+	maxLabel = 200
+	maxNote  = 600
+)
+
+// usageText is a usage bar as mrkdwn: "*Name*  `in/total`", the bar, and
+// the note; well under a section's limit whatever the name.
+func usageText(b reply.Usage) string {
+	text := fmt.Sprintf("*%s*  `%d/%d`\n`%s` %s", cut(mrkdwnUnits(b.Label), maxLabel), b.InUse, b.Total, reply.Bar(b.InUse, b.Total, 20), percent(b.InUse, b.Total))
+	if b.Note != "" {
+		text += " · " + cut(mrkdwnUnits(b.Note), maxNote)
+	}
+	return text
 }
 
 func block(b reply.Block) []slack.Block {
 	switch b := b.(type) {
 	case reply.Header:
+		if b.Text == "" {
+			return nil
+		}
 		return []slack.Block{slack.NewHeaderBlock(pt(b.Text, maxHeaderText))}
 	case reply.Section:
 		if b.Text == "" {
@@ -100,19 +222,21 @@ func block(b reply.Block) []slack.Block {
 			end := min(i+maxFields, len(b.Fields))
 			var fs []*slack.TextBlockObject
 			for _, f := range b.Fields[i:end] {
-				text := "*" + mrkdwn(f.Label) + "*\n" + mrkdwn(f.Value)
-				fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, truncate(text, maxFieldText), false, false))
+				label := cut(mrkdwnUnits(f.Label), maxLabel)
+				value := mrkdwnUnits(f.Value)
+				text := "*" + label + "*\n"
+				text += cut(value, maxFieldText-chars(text))
+				fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, text, false, false))
 			}
 			out = append(out, slack.NewSectionBlock(nil, fs, nil))
 		}
 		return out
 	case reply.Usage:
-		text := fmt.Sprintf("*%s*  `%d/%d`\n`%s` %s", mrkdwn(b.Label), b.InUse, b.Total, reply.Bar(b.InUse, b.Total, 20), percent(b.InUse, b.Total))
-		if b.Note != "" {
-			text += " · " + mrkdwn(b.Note)
-		}
-		return []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(text, maxSectionText), false, false), nil, nil)}
+		return []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, usageText(b), false, false), nil, nil)}
 	case reply.Context:
+		if b.Text == "" {
+			return nil
+		}
 		return []slack.Block{slack.NewContextBlock("", md(b.Text, maxContextText))}
 	case reply.Actions:
 		var els []slack.BlockElement
@@ -128,6 +252,9 @@ func block(b reply.Block) []slack.Block {
 				e.Confirm = slack.NewConfirmationBlockObject(pt(c.Title, maxConfirmTitle), pt(c.Text, maxConfirmText), pt(c.Confirm, maxConfirmButton), pt(c.Deny, maxConfirmButton))
 			}
 			els = append(els, e)
+			if len(els) == maxActions {
+				break
+			}
 		}
 		if len(els) == 0 {
 			return nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dialogbot/dialogbot/command"
 	"github.com/dialogbot/dialogbot/dialog"
@@ -79,8 +80,8 @@ func TestBlocksWithinSlackLimits(t *testing.T) {
 	if len(raw) > maxSectionText+200 {
 		t.Errorf("section of %d bytes; Slack allows %d characters of text", len(raw), maxSectionText)
 	}
-	if got := Text(m); len(got) > maxFallbackText {
-		t.Errorf("fallback text %d bytes", len(got))
+	if got := Text(m); utf8.RuneCountInString(got) > maxFallbackText {
+		t.Errorf("fallback text %d characters", utf8.RuneCountInString(got))
 	}
 }
 

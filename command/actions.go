@@ -101,7 +101,7 @@ func (h *Handler) act(ctx context.Context, a Action) (Result, error) {
 			return Result{}, err
 		}
 		return h.decided(onMessage(r, a), "Cancelled "+r.ID+"."), nil
-	case ActionSnooze:
+	case ActionSnooze, ActionSnoozeDay, ActionSnoozeWeek:
 		if h.alerts == nil {
 			return Result{}, &UsageError{Problem: "Alerts are off"}
 		}

@@ -103,12 +103,15 @@ const (
 	ActionCancel      = "request.cancel"
 	ActionRequestMore = "alert.request_more"
 	ActionSnooze      = "alert.snooze"
+	ActionSnoozeDay   = "alert.snooze_day"
+	ActionSnoozeWeek  = "alert.snooze_week"
 	// ActionResolveBought and ActionResolveNotBought record what an
 	// approver found for a request whose outcome is unknown.
 	ActionResolveBought    = "request.resolve_bought"
 	ActionResolveNotBought = "request.resolve_not_bought"
 	maxAuditEntries        = 20
-	maxPendingListed       = 15 // three blocks each: within Slack's 50 per message
+	maxPendingListed       = 15 // requests that need checking, listed by /addons pending
+	maxMessageBlocks       = 50 // Slack's limit on blocks in a message
 	approveConfirmText     = 290
 )
 

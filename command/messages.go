@@ -74,12 +74,26 @@ func truncateChars(s string, n int) string {
 // pendingBlocks lists waiting requests for userID: what, who asked and
 // when, when it expires, and the buttons that person may press (Approve
 // and Deny for an approver who may decide it, Cancel request for its
-// requester, when withCancel), each entry set apart by a divider.
-func (h *Handler) pendingBlocks(reqs []*store.Request, userID string, withCancel bool) []reply.Block {
+// requester, when withCancel), each entry set apart by a divider. It uses
+// at most maxBlocks blocks, and ends with a line counting the requests it
+// had no room for: an entry is shown whole, buttons and all, or not at all.
+func (h *Handler) pendingBlocks(reqs []*store.Request, userID string, withCancel bool, maxBlocks int) []reply.Block {
 	var blocks []reply.Block
 	policy := h.approvals.Policy()
 	approver := h.approvals.IsApprover(userID)
 	for i, r := range reqs {
+		need := 1
+		if i > 0 {
+			need++
+		}
+		if approver && (r.RequesterID != userID || policy.AllowSelfApproval) || withCancel && r.RequesterID == userID {
+			need++
+		}
+		// One block stays free for the line saying what is left out.
+		if rest := len(reqs) - i; len(blocks)+need > maxBlocks-1 && rest > 0 {
+			blocks = append(blocks, reply.Context{Text: fmt.Sprintf("…and %d more %s not shown here, oldest first above.", rest, plural(rest, "request", "requests"))})
+			break
+		}
 		if i > 0 {
 			blocks = append(blocks, reply.Divider{})
 		}
@@ -102,11 +116,9 @@ func (h *Handler) pendingBlocks(reqs []*store.Request, userID string, withCancel
 	return blocks
 }
 
-// pendingHeading is "Pending requests (3)", saying when the list is cut.
+// pendingHeading is "Pending requests (3)": every request waiting, also
+// those a list has no room for.
 func pendingHeading(n int) string {
-	if n >= maxPendingListed {
-		return fmt.Sprintf("Pending requests (the %d oldest)", n)
-	}
 	return fmt.Sprintf("Pending requests (%d)", n)
 }
 

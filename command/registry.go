@@ -294,7 +294,7 @@ func (h *Handler) runPending(ctx context.Context, inv Invocation, args []string)
 	if len(args) > 0 {
 		return Result{}, usageErr(UsagePend, "/addons pending takes no more words (got %s)", quote(args[0]))
 	}
-	reqs, err := h.approvals.Pending(ctx, maxPendingListed)
+	reqs, err := h.approvals.Pending(ctx, maxPendingCounted)
 	if err != nil {
 		return Result{}, err
 	}
@@ -307,7 +307,13 @@ func (h *Handler) runPending(ctx context.Context, inv Invocation, args []string)
 	if len(reqs) == 0 {
 		m.Blocks = append(m.Blocks, reply.Section{Text: "No requests are waiting for a decision."})
 	}
-	m.Blocks = append(m.Blocks, h.pendingBlocks(reqs, inv.UserID, true)...)
+	// A message holds 50 blocks: the heading takes one, and the requests
+	// that need checking keep room for theirs.
+	reserve := 0
+	if len(unknown) > 0 {
+		reserve = min(len(unknown), 10) + 2
+	}
+	m.Blocks = append(m.Blocks, h.pendingBlocks(reqs, inv.UserID, true, maxMessageBlocks-1-reserve)...)
 	if len(unknown) > 0 {
 		// Within Slack's 50 blocks: a header, one block each, a note.
 		if room := 50 - len(m.Blocks) - 2; len(unknown) > room {

@@ -54,6 +54,7 @@ func newAlertWorld(t *testing.T) *alertWorld {
 	t.Helper()
 	w := &alertWorld{t: t, logs: &testlog.Buffer{}}
 	w.slack = slacktest.NewServer(t, slacktest.WithTokens(alertBotToken, alertAppToken), slacktest.WithPingInterval(time.Second))
+	t.Cleanup(func() { w.slack.CheckNoRefusals(t) })
 	w.sim = dialogsim.New(dialogsim.WithCredentials(alertDTAccess, alertDTSecret), dialogsim.WithSeed(11))
 	srv := httptest.NewServer(w.sim)
 	t.Cleanup(srv.Close)
@@ -488,6 +489,17 @@ func TestAlertSnooze(t *testing.T) {
 	}
 	if got := w.posts(""); len(got) != 2 {
 		t.Errorf("%d channel messages, want the 2 alerts:\n%s", len(got), w.channelDump())
+	}
+
+	// The other Snooze button of the same block works too: Slack takes the
+	// message only because the two have different action_ids.
+	w.click(alertRequester, alertChan, control.TS, "Snooze 7 days")
+	w.waitEphemeral(alertRequester, "Snoozed Basic Voice Broadcast Ports until")
+	w.waitShows(control.TS, "Snoozed by <@"+alertRequester+"> until")
+	cur, _ = w.slack.Message(alertChan, control.TS)
+	week := time.Now().Add(7 * 24 * time.Hour).UTC().Format("Mon 2 Jan")
+	if text := slacktest.TextOf(cur); !strings.Contains(text, week) {
+		t.Errorf("Snooze 7 days does not snooze until %s:\n%s", week, text)
 	}
 }
 

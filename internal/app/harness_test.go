@@ -66,6 +66,8 @@ func newSurroundings(t *testing.T, opts options) (*world, map[string]string) {
 	t.Helper()
 	w := &world{t: t, logs: &testlog.Buffer{}}
 	w.slack = slacktest.NewServer(t, slacktest.WithTokens(botToken, appToken), slacktest.WithPingInterval(cmpOr(opts.pings, time.Second)))
+	// Once the bot has stopped, Slack took everything it sent.
+	t.Cleanup(func() { w.slack.CheckNoRefusals(t) })
 	w.sim = dialogsim.New(dialogsim.WithCredentials(dtAccess, dtSecret), dialogsim.WithSeed(7))
 	srv := httptest.NewServer(w.sim)
 	t.Cleanup(srv.Close)

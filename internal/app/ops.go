@@ -130,7 +130,7 @@ func commandNames() []string {
 
 func actionIDs() []string {
 	return []string{command.ActionApprove, command.ActionDeny, command.ActionCancel,
-		command.ActionRequestMore, command.ActionSnooze, command.ActionDenySubmit}
+		command.ActionRequestMore, command.ActionSnooze, command.ActionSnoozeDay, command.ActionSnoozeWeek, command.ActionDenySubmit}
 }
 
 // storeOps are the store calls whose errors are counted.

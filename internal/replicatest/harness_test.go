@@ -203,6 +203,8 @@ func newCluster(t *testing.T) *cluster {
 	c := &cluster{t: t}
 	c.dbURL = newSchema(t)
 	c.slack = slacktest.NewServer(t, slacktest.WithTokens(botToken, appToken), slacktest.WithPingInterval(time.Second))
+	// Once the replicas have stopped, Slack took everything they sent.
+	t.Cleanup(func() { c.slack.CheckNoRefusals(t) })
 	c.sim = dialogsim.New(dialogsim.WithCredentials(dtAccess, dtSecret), dialogsim.WithSeed(11), dialogsim.WithInventory(200))
 	srv := httptest.NewServer(c.sim)
 	t.Cleanup(srv.Close)

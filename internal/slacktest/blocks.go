@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -100,6 +101,7 @@ type node struct {
 	str    string
 	isObj  bool
 	isStr  bool
+	raw    json.RawMessage // a number, true, false or null as written
 }
 
 type field struct {
@@ -163,9 +165,67 @@ func decodeOrdered(dec *json.Decoder) (*node, error) {
 		return n, nil
 	case string:
 		return &node{str: t, isStr: true}, nil
+	case json.Number:
+		return &node{raw: json.RawMessage(t)}, nil
+	case bool:
+		return &node{raw: json.RawMessage(strconv.FormatBool(t))}, nil
 	default:
-		return &node{}, nil
+		return &node{raw: json.RawMessage("null")}, nil
 	}
+}
+
+func (n *node) set(key string, v *node) {
+	for i, f := range n.fields {
+		if f.key == key {
+			n.fields[i].val = v
+			return
+		}
+	}
+	n.fields = append(n.fields, field{key, v})
+}
+
+// encode writes n back as JSON, keys in their original order.
+func (n *node) encode(b *bytes.Buffer) {
+	switch {
+	case n.isObj:
+		b.WriteByte('{')
+		for i, f := range n.fields {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONString(b, f.key)
+			b.WriteByte(':')
+			f.val.encode(b)
+		}
+		b.WriteByte('}')
+	case n.isStr:
+		writeJSONString(b, n.str)
+	case n.raw != nil:
+		b.Write(n.raw)
+	default:
+		b.WriteByte('[')
+		for i, it := range n.items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			it.encode(b)
+		}
+		b.WriteByte(']')
+	}
+}
+
+func writeJSONString(b *bytes.Buffer, s string) {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	b.Truncate(b.Len() - 1) // Encode's newline
+}
+
+// decodeTree decodes JSON keeping key order and numbers as written.
+func decodeTree(data []byte) (*node, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return decodeOrdered(dec)
 }
 
 // hiddenKeys hold text a person sees only after interacting.

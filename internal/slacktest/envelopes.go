@@ -92,6 +92,9 @@ type envelope struct {
 	hook      string // the response_url's hook, if the payload has one
 	response  string
 	trigger   string
+	// viewID and view are the submitted modal, for a view_submission.
+	viewID string
+	view   map[string]any
 }
 
 type envelopeFrame struct {
@@ -104,8 +107,10 @@ type envelopeFrame struct {
 }
 
 type trigger struct {
-	user string
-	used bool
+	user    string
+	used    bool
+	issued  time.Time
+	expired bool // ExpireTriggers
 }
 
 // SendSlashCommand delivers a slash_commands envelope with the payload Slack
@@ -294,7 +299,7 @@ func (s *Server) SendViewSubmission(ctx context.Context, v ViewSubmission) (*Del
 		"is_enterprise_install": false,
 		"enterprise":            nil,
 	}
-	env := &envelope{typ: EnvelopeInteractive, accepts: true, trigger: tr}
+	env := &envelope{typ: EnvelopeInteractive, accepts: true, trigger: tr, viewID: stored.ID, view: view}
 	return s.deliverNew(ctx, v.Conn, env, payload)
 }
 
@@ -507,14 +512,36 @@ func (s *Server) receive(c *conn, data []byte) {
 		ack.Latency = ack.At.Sub(env.firstSent)
 		first := !env.acked
 		env.acked = true
-		// A slash command's ack payload is its reply, shown like a
-		// response_url post (but not counted against the URL's uses).
-		if first && env.typ == EnvelopeSlashCommands && env.hook != "" && payload != nil {
+		var vs []Violation
+		switch {
+		case env.typ == EnvelopeSlashCommands && payload != nil:
+			vs = checkAckMessage(payload)
+		case env.viewID != "":
+			vs = checkSubmissionAck(payload, env.view)
+		case payload != nil:
+			vs = checkOtherAck(payload, env.accepts)
+		}
+		if len(vs) > 0 {
+			rb := refusalBody(vs)
+			msgs := rb["response_metadata"].(map[string]any)["messages"].([]string)
+			s.refuseLocked(Refusal{Method: "ack", Code: vs[0].Code, Messages: msgs, At: ack.At})
+			first = false // Slack does not act on an ack it refused
+		}
+		switch {
+		case !first:
+		case env.typ == EnvelopeSlashCommands && env.hook != "" && payload != nil:
+			// A slash command's ack payload is its reply, shown like a
+			// response_url post (but not counted against the URL's uses).
 			if h := s.hooks[env.hook]; h != nil {
 				if r, err := parseResponse(payload, ack.At); err == nil {
+					r.Blocks = fillIDs(r.Blocks)
 					s.applyResponseLocked(h, r)
 				}
 			}
+		case env.viewID != "" && ack.Latency <= ackDeadline:
+			// Past 3 s Slack shows the person an error and ignores the
+			// answer.
+			s.applySubmissionLocked(env, payload)
 		}
 	}
 	s.acks = append(s.acks, ack)
@@ -568,7 +595,7 @@ func (s *Server) Unacked() []string {
 
 func (s *Server) newTriggerLocked(user string) string {
 	id := fmt.Sprintf("%d.%d.%s", s.now().Unix(), s.nextSeqLocked(), randomHex(10))
-	s.triggers[id] = &trigger{user: user}
+	s.triggers[id] = &trigger{user: user, issued: s.now()}
 	return id
 }
 

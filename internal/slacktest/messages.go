@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -15,8 +16,9 @@ type Message struct {
 	ThreadTS string // the parent's ts for a reply in a thread
 	Text     string // the top-level text: the notification and fallback text
 	User     string // who posted it; the bot user for the app's messages
-	// Blocks are the Block Kit blocks exactly as the app sent them (a JSON
-	// array), nil when the message has none.
+	// Blocks are the Block Kit blocks as Slack holds them (a JSON array):
+	// as the app sent them, with block_id and action_id filled in where the
+	// app gave none; nil when the message has none.
 	Blocks json.RawMessage
 	// Updated counts the edits made to the message (chat.update or a
 	// response_url with replace_original).
@@ -41,6 +43,12 @@ type View struct {
 	JSON    json.RawMessage
 	Updated int // views.update / views.publish calls after the first
 	At      time.Time
+	// Closed is set once the person's submission closed the modal (an
+	// empty ack or response_action clear).
+	Closed bool
+	// Errors are what the last response_action errors showed under the
+	// inputs, by block_id; nil once the modal moved on.
+	Errors map[string]string
 }
 
 // Messages returns the messages in channel ("" for every channel) that
@@ -205,6 +213,7 @@ func cloneMessage(m *Message) Message {
 func cloneView(v *View) View {
 	c := *v
 	c.JSON = bytes.Clone(v.JSON)
+	c.Errors = maps.Clone(v.Errors)
 	return c
 }
 

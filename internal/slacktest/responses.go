@@ -111,14 +111,27 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 		code, status = "used_url", http.StatusNotFound
 	}
 	if code != "" {
+		s.refuseLocked(Refusal{Method: "response_url", Code: code, At: now})
+		s.notifyLocked()
 		writeJSON(w, status, map[string]any{"ok": false, "error": code})
 		return
 	}
 	resp, err := parseResponse(body, now)
 	if err != nil {
+		s.refuseLocked(Refusal{Method: "response_url", Code: err.Error(), At: now})
+		s.notifyLocked()
 		writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error": err.Error()})
 		return
 	}
+	if vs := checkResponse("response_url", body); len(vs) > 0 {
+		rb := refusalBody(vs)
+		msgs := rb["response_metadata"].(map[string]any)["messages"].([]string)
+		s.refuseLocked(Refusal{Method: "response_url", Code: vs[0].Code, Messages: msgs, At: now})
+		s.notifyLocked()
+		writeJSON(w, http.StatusBadRequest, rb)
+		return
+	}
+	resp.Blocks = fillIDs(resp.Blocks)
 	h.uses++
 	h.responses = append(h.responses, resp)
 	s.applyResponseLocked(h, resp)
@@ -127,6 +140,16 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 }
 
 var errNoText = errors.New("no_text")
+
+// checkResponse checks a response_url post or a slash command's ack
+// payload, which are messages.
+func checkResponse(method string, body []byte) []Violation {
+	var root map[string]any
+	if json.Unmarshal(body, &root) != nil || root == nil {
+		return []Violation{{Rule: "json", Code: "invalid_payload", Message: "must be a JSON object"}}
+	}
+	return checkMessage(method, root)
+}
 
 func parseResponse(body []byte, at time.Time) (Response, error) {
 	var in struct {

@@ -46,6 +46,23 @@ type config struct {
 	appToken     string
 	pingInterval time.Duration
 	now          func() time.Time
+	// disconnectGrace is how long after a disconnect Slack closes the old
+	// socket.
+	disconnectGrace time.Duration
+}
+
+// maxConnections is Slack's limit of Socket Mode connections per app.
+const maxConnections = 10
+
+// WithDisconnectGrace sets how long after sending `disconnect` the server
+// closes the socket itself (Slack: about 10 s). A non-positive value keeps
+// the default.
+func WithDisconnectGrace(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.disconnectGrace = d
+		}
+	}
 }
 
 // WithTokens sets the bot token (xoxb-) and the app-level token (xapp-) the
@@ -95,14 +112,18 @@ type Server struct {
 	calls    []APICall
 	limits   map[string]*rateLimit
 	outside  map[string]bool // channels the bot is not a member of
+	private  map[string]bool // private channels (SetPrivate)
+	refusals []Refusal
+	allowed  map[string]bool // refusal codes a test provokes on purpose
 	tickets  map[string]bool // apps.connections.open tickets; true while unused
 	conns    map[int]*conn
 	lastConn int
 	rr       int
 
-	stalled  bool
-	stallGen int
-	stallT   *time.Timer
+	helloHeld bool // HoldHello
+	stalled   bool
+	stallGen  int
+	stallT    *time.Timer
 
 	messages   []*Message // channel messages in posting order
 	ephemerals []*Message
@@ -126,6 +147,8 @@ func New(opts ...Option) *Server {
 		appToken:     DefaultAppToken,
 		pingInterval: defaultPingInterval,
 		now:          time.Now,
+
+		disconnectGrace: 10 * time.Second,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -135,6 +158,8 @@ func New(opts ...Option) *Server {
 		changed:    make(chan struct{}),
 		limits:     map[string]*rateLimit{},
 		outside:    map[string]bool{},
+		private:    map[string]bool{},
+		allowed:    map[string]bool{},
 		tickets:    map[string]bool{},
 		conns:      map[int]*conn{},
 		envelopes:  map[string]*envelope{},

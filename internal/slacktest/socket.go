@@ -98,6 +98,35 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.lastConn++
 	c.id = s.lastConn
+	s.mu.Unlock()
+
+	// A held hello keeps the new socket open and silent until ReleaseHello.
+	if err := s.waitFor(context.Background(), func() bool { return !s.helloHeld }); err != nil {
+		_ = ws.Close()
+		return
+	}
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	if s.liveLocked() >= maxConnections {
+		// Slack allows 10 connections per app: the one over the limit is
+		// told to go away and never gets an envelope.
+		c.retired = true
+		s.conns[c.id] = c
+		s.wg.Add(1)
+		s.notifyLocked()
+		s.mu.Unlock()
+		b, _ := json.Marshal(disconnectFrame{Type: "disconnect", Reason: "too_many_websockets", DebugInfo: debugInfo{Host: debugHost}})
+		_ = c.write(b)
+		s.closeLater(c)
+		go s.pingLoop(c)
+		s.readLoop(c)
+		return
+	}
 	hello := helloFrame{
 		Type:           "hello",
 		NumConnections: s.liveLocked() + 1,
@@ -241,7 +270,39 @@ func (s *Server) Disconnect(reason string) {
 	b, _ := json.Marshal(disconnectFrame{Type: "disconnect", Reason: reason, DebugInfo: debugInfo{Host: debugHost}})
 	for _, c := range targets {
 		_ = c.write(b)
+		s.closeLater(c)
 	}
+}
+
+// closeLater closes c's socket after the disconnect grace, as Slack does
+// with a socket it sent `disconnect` on, unless the client closed it first.
+func (s *Server) closeLater(c *conn) {
+	t := time.AfterFunc(s.cfg.disconnectGrace, func() {
+		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "disconnected")
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		_ = c.ws.Close()
+	})
+	go func() {
+		<-c.done
+		t.Stop()
+	}()
+}
+
+// HoldHello makes new sockets wait, open but silent, before their hello:
+// a client that reconnects sits in "connecting" until ReleaseHello.
+func (s *Server) HoldHello() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.helloHeld = true
+	s.notifyLocked()
+}
+
+// ReleaseHello lets held sockets get their hello.
+func (s *Server) ReleaseHello() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.helloHeld = false
+	s.notifyLocked()
 }
 
 // DropConnections closes every socket abruptly, without a close frame, as a

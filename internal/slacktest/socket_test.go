@@ -258,8 +258,8 @@ func TestViewSubmissionCarriesInputs(t *testing.T) {
 	if v.ID != resp.View.ID || v.CallbackID != "order" || v.PrivateMetadata != "C1" || v.TriggerID != cmd.TriggerID || v.UserID != "U1" || v.Type != "modal" {
 		t.Errorf("stored view = %+v, opened = %s", v, resp.View.ID)
 	}
-	if _, err := a.api.OpenViewContext(ctx, cmd.TriggerID, modal); err == nil || err.Error() != "trigger_exchanged" {
-		t.Errorf("second views.open with the same trigger: err = %v, want trigger_exchanged", err)
+	if _, err := a.api.OpenViewContext(ctx, cmd.TriggerID, modal); err == nil || err.Error() != "exchanged_trigger_id" {
+		t.Errorf("second views.open with the same trigger: err = %v, want exchanged_trigger_id", err)
 	}
 	if _, err := a.api.OpenViewContext(ctx, "123.456.made-up", modal); err == nil || err.Error() != "invalid_trigger_id" {
 		t.Errorf("views.open with a made-up trigger: err = %v, want invalid_trigger_id", err)

@@ -38,6 +38,9 @@ type APICall struct {
 	Status int
 	// Error is the Slack error code answered; empty when ok.
 	Error string
+	// Messages are the answer's response_metadata.messages: each broken
+	// rule with the JSON pointer to what broke it.
+	Messages []string
 }
 
 type rateLimit struct {
@@ -59,12 +62,32 @@ func (s *Server) RateLimit(method string, times int, retryAfter time.Duration) {
 }
 
 // RemoveBot takes the bot out of channel: as in Slack without the
-// chat:write.public scope, chat.postMessage there answers not_in_channel.
-// AddBot puts it back.
+// chat:write.public scope, chat.postMessage there answers not_in_channel, or
+// channel_not_found when the channel is private (SetPrivate, or an id
+// starting with G): the bot cannot even see it. AddBot puts it back.
 func (s *Server) RemoveBot(channel string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.outside[channel] = true
+}
+
+// SetPrivate makes channel a private channel.
+func (s *Server) SetPrivate(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.private[channel] = true
+}
+
+// membershipLocked is Slack's answer to posting in channel: "" when the bot
+// may post there.
+func (s *Server) membershipLocked(channel string) string {
+	if !s.outside[channel] {
+		return ""
+	}
+	if s.private[channel] || strings.HasPrefix(channel, "G") {
+		return "channel_not_found"
+	}
+	return "not_in_channel"
 }
 
 // AddBot undoes RemoveBot.
@@ -111,6 +134,9 @@ func (s *Server) WaitForCall(ctx context.Context, method string, n int) ([]APICa
 type apiRequest struct {
 	form url.Values
 	json map[string]any
+	// injected is set when the answer is a fault the test set up
+	// (RemoveBot), not something the app did wrong.
+	injected bool
 }
 
 // str returns a parameter as a string; JSON values that are not strings are
@@ -191,18 +217,27 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		body   map[string]any
 		header = http.Header{}
 	)
+	injected := false
 	switch {
 	case s.takeLimitLocked(method, header):
 		status = http.StatusTooManyRequests
 		body = map[string]any{"ok": false, "error": "ratelimited"}
+		injected = true
 	case err != nil:
 		body = map[string]any{"ok": false, "error": "invalid_form_data"}
 	default:
 		body = s.dispatchLocked(method, call.Token, &req)
+		injected = req.injected
 	}
 	call.Status = status
 	if e, _ := body["error"].(string); e != "" {
 		call.Error = e
+		var msgs []string
+		if md, ok := body["response_metadata"].(map[string]any); ok {
+			msgs, _ = md["messages"].([]string)
+		}
+		call.Messages = msgs
+		s.refuseLocked(Refusal{Method: method, Code: e, Messages: msgs, Injected: injected})
 	}
 	s.calls = append(s.calls, call)
 	s.notifyLocked()
@@ -215,12 +250,19 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) dispatchLocked(method, token string, req *apiRequest) map[string]any {
 	m, known := apiMethods[method]
 	if code := authError(token, m.token); code != "" {
+		// A wrong token is the test's doing: the app sends what it is given.
+		req.injected = token == TokenBad
 		return map[string]any{"ok": false, "error": code}
 	}
 	if !known {
 		// Methods the emulator does not model succeed, so a bot using them
 		// still runs; the call is recorded for assertions.
 		return map[string]any{"ok": true}
+	}
+	if check := payloadChecks[method]; check != nil {
+		if vs := check(req); len(vs) > 0 {
+			return refusalBody(vs)
+		}
 	}
 	fields, code := m.run(s, req)
 	if code != "" {
@@ -344,8 +386,9 @@ func (s *Server) postMessage(r *apiRequest) (map[string]any, string) {
 	if channel == "" {
 		return nil, "channel_not_found"
 	}
-	if s.outside[channel] {
-		return nil, "not_in_channel"
+	if code := s.membershipLocked(channel); code != "" {
+		r.injected = true
+		return nil, code
 	}
 	text, blocks, threadTS, code := newContent(r)
 	if code != "" {
@@ -365,7 +408,7 @@ func newContent(r *apiRequest) (text string, blocks json.RawMessage, threadTS, c
 	if err != nil {
 		return "", nil, "", "invalid_blocks"
 	}
-	blocks = nonEmptyBlocks(blocks)
+	blocks = fillIDs(nonEmptyBlocks(blocks))
 	if text == "" && blocks == nil {
 		return "", nil, "", "no_text"
 	}
@@ -392,7 +435,7 @@ func (s *Server) updateMessage(r *apiRequest) (map[string]any, string) {
 		m.Text = text
 	}
 	if hasBlocks {
-		m.Blocks = nonEmptyBlocks(blocks)
+		m.Blocks = fillIDs(nonEmptyBlocks(blocks))
 	}
 	m.Updated++
 	s.recordLocked(m)
@@ -420,6 +463,12 @@ func (s *Server) postEphemeral(r *apiRequest) (map[string]any, string) {
 	if user == "" {
 		return nil, "user_not_in_channel"
 	}
+	if code := s.membershipLocked(channel); code == "channel_not_found" {
+		// Slack cannot show an ephemeral message in a private channel the
+		// bot cannot see.
+		r.injected = true
+		return nil, code
+	}
 	text, blocks, threadTS, code := newContent(r)
 	if code != "" {
 		return nil, code
@@ -437,7 +486,9 @@ func (s *Server) openView(r *apiRequest) (map[string]any, string) {
 	case tr == nil:
 		return nil, "invalid_trigger_id"
 	case tr.used:
-		return nil, "trigger_exchanged"
+		return nil, "exchanged_trigger_id"
+	case tr.expired || s.now().Sub(tr.issued) > triggerTTL:
+		return nil, "expired_trigger_id"
 	}
 	raw, ok, err := r.rawJSON("view")
 	if !ok || err != nil {
@@ -516,6 +567,9 @@ func (s *Server) fillViewLocked(v *View, raw json.RawMessage) (map[string]any, s
 	v.PrivateMetadata = str("private_metadata")
 	v.ExternalID = str("external_id")
 	v.Hash = fmt.Sprintf("%d.%s", s.now().Unix(), randomHex(4))
+	if bs, ok := obj["blocks"].([]any); ok {
+		fillIDsIn(bs)
+	}
 	obj["id"] = v.ID
 	obj["team_id"] = teamID
 	obj["app_id"] = appID
@@ -551,6 +605,10 @@ func (s *Server) conversationInfo(r *apiRequest) (map[string]any, string) {
 	if id == "" || !strings.ContainsAny(id[:1], "CGD") {
 		return nil, "channel_not_found"
 	}
+	if s.membershipLocked(id) == "channel_not_found" {
+		r.injected = true
+		return nil, "channel_not_found"
+	}
 	isIM := id[0] == 'D'
 	ch := map[string]any{
 		"id":          id,
@@ -558,9 +616,9 @@ func (s *Server) conversationInfo(r *apiRequest) (map[string]any, string) {
 		"is_channel":  id[0] == 'C',
 		"is_group":    false,
 		"is_im":       isIM,
-		"is_private":  id[0] != 'C',
+		"is_private":  id[0] != 'C' || s.private[id],
 		"is_archived": false,
-		"is_member":   true,
+		"is_member":   !s.outside[id],
 		"created":     s.now().Add(-24 * time.Hour).Unix(),
 		"creator":     "U0CREATOR1",
 	}
