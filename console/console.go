@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/dialogbot/dialogbot/command"
 	"github.com/dialogbot/dialogbot/reply"
@@ -75,11 +76,22 @@ func Run(ctx context.Context, h *command.Handler, in io.Reader, out io.Writer, o
 	lines := make(chan input)
 	done := make(chan struct{})
 	defer close(done)
+	s.lines = lines
 	// Reading blocks in a goroutine so that ctx (Ctrl-C) ends the console
 	// while it waits for a line. A read still blocked when Run returns
 	// ends with the process.
-	go readLines(in, lines, done)
-	s.lines = lines
+	if t, restore, ok := newTerminal(in, out); ok {
+		// A person at a terminal gets line editing and history; all
+		// output goes through the terminal, which keeps the line being
+		// typed intact when an alert arrives.
+		defer restore()
+		s.term, s.out = t, t
+		asks := make(chan ask)
+		s.asks = asks
+		go t.readLines(asks, lines, done)
+	} else {
+		go readLines(in, lines, done)
+	}
 
 	s.mu.Lock()
 	if opts.Banner != "" {
@@ -100,7 +112,7 @@ func Run(ctx context.Context, h *command.Handler, in io.Reader, out io.Writer, o
 
 	for {
 		s.sweep(ctx)
-		line, ok, err := s.read(ctx, s.prompt())
+		line, ok, err := s.readCommand(ctx, s.prompt())
 		if err != nil || !ok {
 			return errors.Join(err, s.err())
 		}
@@ -116,6 +128,7 @@ func Run(ctx context.Context, h *command.Handler, in io.Reader, out io.Writer, o
 // input is one line read, or why reading stopped.
 type input struct {
 	line string
+	eof  bool // Ctrl-D at a terminal: no line this time
 	err  error
 }
 
@@ -188,6 +201,10 @@ type session struct {
 	stamp       string // makes message ids unique to this run
 	slashes     []string
 	lines       <-chan input
+	// term is the line editor when a person types at a terminal; then
+	// each line is asked for on asks, with its prompt.
+	term *terminal
+	asks chan<- ask
 
 	mu       sync.Mutex
 	out      io.Writer
@@ -245,8 +262,24 @@ func (s *session) prompt() string {
 // prompt comes first; when input is piped the line is echoed after it, so
 // that the output reads as a transcript. ok is false at the end of input.
 func (s *session) read(ctx context.Context, prompt string) (line string, ok bool, err error) {
+	return s.readLine(ctx, prompt, false)
+}
+
+// readCommand reads a line at the main prompt: one that history keeps.
+func (s *session) readCommand(ctx context.Context, prompt string) (line string, ok bool, err error) {
+	return s.readLine(ctx, prompt, true)
+}
+
+func (s *session) readLine(ctx context.Context, prompt string, history bool) (line string, ok bool, err error) {
+	if s.term != nil {
+		select {
+		case <-ctx.Done():
+			return "", false, nil
+		case s.asks <- ask{prompt: prompt, history: history}:
+		}
+	}
 	s.mu.Lock()
-	if s.interactive {
+	if s.interactive && s.term == nil {
 		s.printf("%s", prompt)
 		s.waiting = prompt
 	}
@@ -259,7 +292,7 @@ func (s *session) read(ctx context.Context, prompt string) (line string, ok bool
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.waiting = ""
-	if !ok || in.err != nil {
+	if !ok || in.err != nil || in.eof {
 		if s.interactive {
 			s.printf("\n")
 		}
@@ -280,8 +313,11 @@ func (s *session) read(ctx context.Context, prompt string) (line string, ok bool
 // do runs one line; it reports whether the person asked to leave.
 func (s *session) do(ctx context.Context, line string) (quit bool) {
 	line = strings.TrimSpace(line)
-	word, rest, _ := strings.Cut(line, " ")
-	rest = strings.TrimSpace(rest)
+	// Any white space ends the first word: "/addons\tbuy 6 2" is a command.
+	word, rest := line, ""
+	if i := strings.IndexFunc(line, unicode.IsSpace); i >= 0 {
+		word, rest = line[:i], strings.TrimSpace(line[i:])
+	}
 	lower := strings.ToLower(word)
 	switch {
 	case line == "":
@@ -334,10 +370,12 @@ func (s *session) whoami() string {
 
 var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
-func (s *session) switchUser(id string) {
-	id = strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(id), "@"))
+func (s *session) switchUser(typed string) {
+	typed = strings.TrimPrefix(strings.TrimSpace(typed), "@")
+	id := strings.ToUpper(typed)
 	if !userID.MatchString(id) {
-		s.say(fmt.Sprintf("%q is not a Slack user id; they look like U0123ABCD. Example: as U0APPROVER", truncate(id, 40)))
+		// Quoted as typed: "bob", not "BOB".
+		s.say(fmt.Sprintf("%q is not a Slack user id; they look like U0123ABCD. Example: as U0APPROVER", truncate(typed, 40)))
 		return
 	}
 	s.mu.Lock()
@@ -412,26 +450,34 @@ func (s *session) press(ctx context.Context, n string) {
 	prompt := ""
 	if c := btn.b.Confirm; c != nil {
 		s.printf("%s %s\n", safeLine(c.Title), safeLine(c.Text))
-		prompt = fmt.Sprintf("Type y to %s, anything else for %s: ", safeLine(c.Confirm), safeLine(c.Deny))
+		prompt = fmt.Sprintf("Type y to %s or n for %s: ", safeLine(c.Confirm), safeLine(c.Deny))
 	}
 	s.mu.Unlock()
 
-	if prompt != "" {
-		answer, ok, _ := s.read(ctx, prompt)
-		if !ok || !isYes(answer) {
-			s.say(fmt.Sprintf("Not pressed: %s.", safeLine(btn.b.Confirm.Deny)))
-			return
-		}
+	if prompt != "" && !s.confirm(ctx, prompt, btn.b.Confirm) {
+		s.say(fmt.Sprintf("Not pressed: %s.", safeLine(btn.b.Confirm.Deny)))
+		return
 	}
 	s.apply(ctx, s.h.Act(ctx, a))
 }
 
-func isYes(s string) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "y", "yes":
-		return true
+// confirm asks until the answer is y or n, as Slack's dialog offers two
+// buttons and nothing else: a command typed here by mistake is neither.
+// End of input is n.
+func (s *session) confirm(ctx context.Context, prompt string, c *reply.Confirm) bool {
+	for {
+		answer, ok, _ := s.read(ctx, prompt)
+		if !ok {
+			return false
+		}
+		switch strings.ToLower(strings.TrimSpace(answer)) {
+		case "y", "yes":
+			return true
+		case "n", "no":
+			return false
+		}
+		s.say(fmt.Sprintf("%q is not an answer here: type y to %s or n for %s.", truncate(answer, 40), safeLine(c.Confirm), safeLine(c.Deny)))
 	}
-	return false
 }
 
 func truncate(s string, n int) string {
