@@ -46,6 +46,12 @@ type Store interface {
 	MarkCallSent(ctx context.Context, id, claim string, at time.Time, audit []store.AuditEntry) (*store.Request, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) error
 	ListAudit(ctx context.Context, limit int) ([]store.AuditEntry, error)
+	PutRule(ctx context.Context, id string, needed int) error
+	GetRule(ctx context.Context, id string) (*store.Rule, error)
+	AddApproval(ctx context.Context, id, approver string, at time.Time) error
+	Approvals(ctx context.Context, id string) ([]store.Approval, error)
+	ClaimReminder(ctx context.Context, id string, at time.Time) error
+	ReleaseReminder(ctx context.Context, id string, at time.Time) error
 }
 
 // Buyer makes the buying calls.
@@ -56,9 +62,18 @@ type Buyer interface {
 
 // Policy says who may decide and for how long a request waits.
 type Policy struct {
-	Approvers         []string
+	Approvers []string
+	// ApproverGroups are Slack user groups whose members also approve;
+	// their members come from the Service's Groups.
+	ApproverGroups    []string
 	AllowSelfApproval bool
 	TTL               time.Duration // how long a request stays pending
+	// SecondAbove is the size above which two different approvers,
+	// neither the requester, must approve.
+	SecondAbove Threshold
+	// RemindAfter is how long a request waits before one reminder is
+	// posted in its thread; zero: no reminders.
+	RemindAfter time.Duration
 	// StaleExecuting is how long a request may sit in executing before it is
 	// taken to have been interrupted (its call outlived any timeout) and is
 	// marked unknown (or failed, when the call was never sent). It must be
@@ -73,11 +88,14 @@ type Policy struct {
 // Errors a decision can end with. Each is safe to show to the person.
 var (
 	ErrNotApprover  = errors.New("only approvers can decide on purchases")
-	ErrNoApprovers  = errors.New("no approvers are configured (APPROVERS is empty), so nobody can approve purchases")
+	ErrNoApprovers  = errors.New("no approvers are configured (APPROVERS and APPROVER_GROUPS are empty), so nobody can approve purchases")
 	ErrSelfApproval = errors.New("you cannot approve your own request")
-	ErrNotRequester = errors.New("only the person who asked can cancel a request")
-	ErrExpired      = errors.New("this request has expired")
-	ErrNotFound     = errors.New("no such request")
+	// ErrSelfApprovalTwo: a request needing two approvers never counts
+	// the requester, whatever ALLOW_SELF_APPROVAL says.
+	ErrSelfApprovalTwo = fmt.Errorf("%w: it needs two approvers other than the requester", ErrSelfApproval)
+	ErrNotRequester    = errors.New("only the person who asked can cancel a request")
+	ErrExpired         = errors.New("this request has expired")
+	ErrNotFound        = errors.New("no such request")
 	// ErrNotRecorded: the approval (or its audit row) could not be stored,
 	// so nothing was bought.
 	ErrNotRecorded = errors.New("the approval could not be recorded (the store or its audit log is not answering), so nothing was bought; try again in a moment")
@@ -157,8 +175,9 @@ type Service struct {
 	observe func(from, to store.State)
 	// step is told of each step of an approval as it is passed (tests
 	// that kill the process at each one).
-	step  func(name string)
-	sleep func(ctx context.Context, d time.Duration)
+	step   func(name string)
+	sleep  func(ctx context.Context, d time.Duration)
+	groups Groups
 }
 
 // Steps of an approval, in order, as WithStepHook names them.
@@ -192,6 +211,9 @@ func WithTransitionObserver(f func(from, to store.State)) Option {
 // ...), for tests that stop the process there.
 func WithStepHook(f func(step string)) Option { return func(s *Service) { s.step = f } }
 
+// WithGroups says who is in the policy's ApproverGroups.
+func WithGroups(g Groups) Option { return func(s *Service) { s.groups = g } }
+
 // New returns a Service.
 func New(st Store, buyer Buyer, p Policy, opts ...Option) *Service {
 	if p.TTL <= 0 {
@@ -222,26 +244,51 @@ func NewID() string {
 // Policy returns the policy in force.
 func (s *Service) Policy() Policy { return s.policy }
 
-// IsApprover reports whether user may decide.
+// IsApprover reports whether user may decide: listed in APPROVERS, or a
+// member of an approver group as far as Slack last said.
 func (s *Service) IsApprover(user string) bool {
-	return slices.Contains(s.policy.Approvers, user)
+	if slices.Contains(s.policy.Approvers, user) {
+		return true
+	}
+	if s.groups != nil {
+		for _, g := range s.policy.ApproverGroups {
+			if s.groups.Member(g, user) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// HasApprovers reports whether anyone is configured to approve.
+func (s *Service) HasApprovers() bool {
+	return len(s.policy.Approvers) > 0 || len(s.policy.ApproverGroups) > 0
 }
 
 // OpenOption refines Open.
-type OpenOption func(*store.Request)
+type OpenOption func(*opening)
+
+// opening is a request being opened and what Open must know about it.
+type opening struct {
+	r      *store.Request
+	needed int
+}
 
 // WithKey names the invocation that opens the request (a slash command's
 // trigger id, an alert episode): any later Open with the same key, in any
 // replica, gets an *ExistingError naming this request.
-func WithKey(key string) OpenOption { return func(r *store.Request) { r.IdemKey = key } }
+func WithKey(key string) OpenOption { return func(o *opening) { o.r.IdemKey = key } }
 
 // Open stores a new pending request to buy params (a dialog.PurchaseRequest
 // or dialog.OrderRequest) and audits it. The caller then posts the request
 // message and records where with Posted. A request this invocation opened
 // before (WithKey), or an identical one the requester has pending, is not
 // opened again: the error is an *ExistingError naming it.
+//
+// A request that needs more than one approval (see Needs) says so with
+// NeedingApprovals; Open then refuses one that too few people could approve.
 func (s *Service) Open(ctx context.Context, kind store.Kind, params any, summary, requester, channel string, opts ...OpenOption) (*store.Request, error) {
-	if len(s.policy.Approvers) == 0 {
+	if !s.HasApprovers() {
 		return nil, ErrNoApprovers
 	}
 	raw, err := json.Marshal(params)
@@ -262,8 +309,19 @@ func (s *Service) Open(ctx context.Context, kind store.Kind, params any, summary
 		UpdatedAt:   now,
 		SameKey:     sameKey(requester, kind, raw),
 	}
-	for _, o := range opts {
-		o(r)
+	o := opening{r: r, needed: 1}
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := s.CanBeApproved(requester, o.needed); err != nil {
+		return nil, err
+	}
+	// The rule goes first: a request is never seen without it, so a
+	// request that needs two approvals can never be bought on one.
+	if o.needed > 1 || s.policy.RemindAfter > 0 {
+		if err := s.store.PutRule(ctx, r.ID, o.needed); err != nil {
+			return nil, fmt.Errorf("approval: store rule: %w", err)
+		}
 	}
 	if err := s.store.CreateRequest(ctx, r); err != nil {
 		var de *store.DuplicateError
@@ -326,7 +384,14 @@ func (s *Service) Approve(ctx context.Context, id, user string) (*store.Request,
 	if r.State != store.StatePending {
 		return nil, &DecidedError{Request: r}
 	}
-	if r.RequesterID == user && !s.policy.AllowSelfApproval {
+	needed, err := s.needed(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.RequesterID == user && needed > 1:
+		return nil, ErrSelfApprovalTwo
+	case r.RequesterID == user && !s.policy.AllowSelfApproval:
 		return nil, ErrSelfApproval
 	}
 	now := s.now().UTC()
@@ -337,10 +402,25 @@ func (s *Service) Approve(ctx context.Context, id, user string) (*store.Request,
 		}
 		return nil, &ExpiredError{Request: expired}
 	}
+	if needed > 1 {
+		count, err := s.addApproval(ctx, r, user, needed, now)
+		if err != nil {
+			return nil, err
+		}
+		if count < needed {
+			// Nothing is bought yet: the request stays pending, and its
+			// message shows who approved.
+			return r, nil
+		}
+	}
+	detail := r.Summary
+	if needed > 1 {
+		detail = fmt.Sprintf("final approval (%d of %d): %s", needed, needed, r.Summary)
+	}
 	claim := rand.Text()
 	claimed, err := s.transition(ctx, id, store.StatePending, store.StateExecuting, store.Transition{
 		By: user, At: now, Claim: claim,
-		Audit: []store.AuditEntry{{At: now, RequestID: id, Actor: user, Event: "request.approved", Detail: r.Summary}},
+		Audit: []store.AuditEntry{{At: now, RequestID: id, Actor: user, Event: "request.approved", Detail: detail}},
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
@@ -735,7 +815,7 @@ func (s *Service) expire(ctx context.Context, r *store.Request) (*store.Request,
 }
 
 func (s *Service) mayDecide(user string) error {
-	if len(s.policy.Approvers) == 0 {
+	if !s.HasApprovers() {
 		return ErrNoApprovers
 	}
 	if !s.IsApprover(user) {

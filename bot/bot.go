@@ -58,6 +58,8 @@ type Bot struct {
 	seen     *envelopeSet
 	jobs     chan job
 
+	groupsChanged GroupsChanged
+
 	connected atomic.Bool
 	lastSeen  atomic.Int64 // unix nanos of the last byte read from Slack
 	botUserID atomic.Value // string
@@ -197,7 +199,10 @@ loop:
 			runErr = socketError(err)
 			break loop
 		case <-sweep.C:
-			b.enqueue(job{kind: "sweep", run: func(ctx context.Context) { b.apply(ctx, b.h.Sweep(ctx), target{}) }})
+			b.enqueue(job{kind: "sweep", run: func(ctx context.Context) {
+				b.apply(ctx, b.h.Sweep(ctx), target{})
+				b.h.Remind(ctx, NewPoster(b.api))
+			}})
 		case evt, ok := <-b.sm.Events:
 			if !ok {
 				break loop

@@ -452,7 +452,7 @@ func TestBadInput(t *testing.T) {
 		{"/numbers order ３１２ 5", "3 digits (area code) or 6 digits"},
 		{"/numbers order 312 5 \u202e", "control character"},
 		{"/call vr abc 3125550100", "menu_id must be digits"},
-		{"/call vr 1 12345", "is not a phone number"},
+		{"/call vr 1 12345", "is not a North American phone number"},
 		{"/call dial 1", "Unknown /call subcommand"},
 	}
 	for _, tt := range tests {

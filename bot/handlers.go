@@ -77,6 +77,10 @@ func (b *Bot) eventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent) {
 	if ev.Type != slackevents.CallbackEvent {
 		return
 	}
+	if e, ok := ev.InnerEvent.Data.(*slackevents.SubteamMembersChangedEvent); ok && b.groupsChanged != nil {
+		b.groupsChanged(ctx, e.SubteamID, e.RemovedUsers)
+		return
+	}
 	if e, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && e.Tab == "home" && b.home != nil {
 		view, err := b.home(ctx, e.User)
 		if err != nil {

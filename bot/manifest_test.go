@@ -759,6 +759,7 @@ var slackGoMethods = map[string]string{
 	"OpenConversation": "conversations.open", "OpenConversationContext": "conversations.open",
 	"JoinConversation": "conversations.join", "JoinConversationContext": "conversations.join",
 	"AddReaction": "reactions.add", "AddReactionContext": "reactions.add",
+	"GetUserGroupMembers": "usergroups.users.list", "GetUserGroupMembersContext": "usergroups.users.list",
 	"Debug": "", "Debugf": "", "Debugln": "",
 }
 
@@ -790,14 +791,15 @@ var slackGoFuncs = map[string]string{
 // slackGoEvents maps slackevents types to the Events API event they carry;
 // "" is an envelope, not an event one subscribes to.
 var slackGoEvents = map[string]string{
-	"EventsAPIEvent":           "",
-	"EventsAPICallbackEvent":   "",
-	"AppHomeOpenedEvent":       "app_home_opened",
-	"AppMentionEvent":          "app_mention",
-	"MessageEvent":             "message.im",
-	"AppUninstalledEvent":      "app_uninstalled",
-	"TokensRevokedEvent":       "tokens_revoked",
-	"MemberJoinedChannelEvent": "member_joined_channel",
+	"EventsAPIEvent":             "",
+	"EventsAPICallbackEvent":     "",
+	"AppHomeOpenedEvent":         "app_home_opened",
+	"SubteamMembersChangedEvent": "subteam_members_changed",
+	"AppMentionEvent":            "app_mention",
+	"MessageEvent":               "message.im",
+	"AppUninstalledEvent":        "app_uninstalled",
+	"TokensRevokedEvent":         "tokens_revoked",
+	"MemberJoinedChannelEvent":   "member_joined_channel",
 }
 
 func isConstructor(name string) bool {

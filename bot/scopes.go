@@ -34,6 +34,8 @@ var MethodScopes = map[string][]string{
 	"views.open": nil,
 	// The App Home tab, published when a user opens it.
 	"views.publish": nil,
+	// Members of APPROVER_GROUPS and of the groups in CALLERS.
+	"usergroups.users.list": {"usergroups:read"},
 }
 
 // EventScopes lists the Events API events the transport handles, which the
@@ -41,6 +43,9 @@ var MethodScopes = map[string][]string{
 // to deliver it.
 var EventScopes = map[string][]string{
 	"app_home_opened": nil,
+	// A user group's members changed: removals apply at once, and the
+	// group is read again.
+	"subteam_members_changed": {"usergroups:read"},
 }
 
 // CommandScope is what the slash commands need. Replies to a slash command

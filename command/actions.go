@@ -89,7 +89,10 @@ func (h *Handler) act(ctx context.Context, a Action) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		return h.decided(onMessage(r, a), ""), nil
+		if r.State == store.StatePending {
+			return h.partlyApproved(ctx, onMessage(r, a)), nil
+		}
+		return h.decidedWith(ctx, onMessage(r, a), ""), nil
 	case ActionDeny:
 		if err := h.mayDeny(ctx, id, a.UserID); err != nil {
 			return Result{}, err
@@ -140,7 +143,7 @@ func onMessage(r *store.Request, a Action) *store.Request {
 
 // mayDeny checks, before asking for a reason, that the person could deny.
 func (h *Handler) mayDeny(ctx context.Context, id, user string) error {
-	if len(h.approvals.Policy().Approvers) == 0 {
+	if !h.approvals.HasApprovers() {
 		return errNoApprovers
 	}
 	if !h.approvals.IsApprover(user) {
@@ -169,7 +172,7 @@ func (h *Handler) Deny(ctx context.Context, id, user, reason string) Result {
 	if err != nil {
 		return Result{Reply: h.errorReply(ctx, err)}
 	}
-	return h.decided(r, "Denied "+r.ID+".")
+	return h.decidedWith(ctx, r, "Denied "+r.ID+".")
 }
 
 func outcomeOf(err error) string {
@@ -252,7 +255,7 @@ func (h *Handler) requestMore(ctx context.Context, a Action) (Result, error) {
 	} else {
 		qty, _ = wholeNumber(rest, 1, 1<<30)
 	}
-	if len(h.approvals.Policy().Approvers) == 0 {
+	if !h.approvals.HasApprovers() {
 		return Result{}, errNoApprovers
 	}
 	addOns, err := h.account.ListAddOns(ctx)
@@ -278,7 +281,7 @@ func (h *Handler) requestMore(ctx context.Context, a Action) (Result, error) {
 	}
 	summary := fmt.Sprintf("buy %d × %s (item %d)", qty, ao.Name, item)
 	inv := Invocation{Command: "/addons", Text: "buy " + strconv.Itoa(item) + " " + strconv.Itoa(qty), UserID: a.UserID, ChannelID: a.ChannelID, Key: key}
-	return h.openRequest(ctx, inv, store.KindPurchase, p, summary, &ao, priceText(ao, qty))
+	return h.openRequest(ctx, inv, store.KindPurchase, p, summary, &ao, priceText(ao, qty), sizeOf(&ao, qty))
 }
 
 var _ = errors.New

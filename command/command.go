@@ -129,6 +129,9 @@ type Handler struct {
 	commands  []*Command
 	observe   func(kind, name, outcome string, d time.Duration)
 
+	callers []string        // CALLERS: who may use /call vr; empty: anyone
+	groups  approval.Groups // members of the groups in callers
+
 	redrawMu sync.Mutex
 	redrawn  map[string]time.Time // request id → when a late click last redrew its message
 }
@@ -141,6 +144,12 @@ func WithAlerts(a Alerts) Option { return func(h *Handler) { h.alerts = a } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
+
+// WithCallers limits /call vr to callers (user ids and user group ids,
+// whose members groups knows); empty: anyone may call.
+func WithCallers(callers []string, groups approval.Groups) Option {
+	return func(h *Handler) { h.callers, h.groups = callers, groups }
+}
 
 // WithClock sets the time source.
 func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
@@ -299,6 +308,8 @@ func (h *Handler) errorReply(ctx context.Context, err error) *reply.Message {
 	var de *approval.DecidedError
 	var ee *approval.ExistingError
 	var re *approval.ResolveError
+	var rf *Refusal
+	var nobody *approval.NobodyCanApproveError
 	switch {
 	case errors.As(err, &ee):
 		t := existingText(ee)
@@ -312,6 +323,14 @@ func (h *Handler) errorReply(ctx context.Context, err error) *reply.Message {
 	case errors.Is(err, approval.ErrNumbersNeeded):
 		t := sentence(err.Error()) + " Nothing was changed."
 		return &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}, reply.Context{Text: "Usage: " + UsageResolve}}}
+	case errors.As(err, &rf):
+		return &reply.Message{Text: rf.Text, Blocks: []reply.Block{reply.Section{Text: rf.Text}}}
+	case errors.As(err, &nobody):
+		t := sentence(err.Error()) + nobodyHint(nobody) + " Nothing was requested."
+		return &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
+	case errors.Is(err, approval.ErrAlreadyApproved):
+		t := "You already approved this request; it needs another approver before anything is bought. Nothing was changed."
+		return &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
 	case errors.As(err, &ue):
 		m := reply.Message{Text: ue.Problem, Blocks: []reply.Block{reply.Section{Text: ue.Problem + "."}}}
 		if ue.Usage != "" {
@@ -346,11 +365,11 @@ func failureText(err error) string {
 	case errors.Is(err, dialog.ErrUnknownOutcome):
 		return "DialogTech did not answer; the outcome is unknown."
 	case errors.As(err, &ae):
-		return fmt.Sprintf("DialogTech refused %s: %s.", ae.Action, firstNonEmpty(ae.Description, ae.Result))
+		return fmt.Sprintf("DialogTech refused %s: %s.", commandFor(ae.Action), strings.TrimSuffix(botTerms(firstNonEmpty(ae.Description, ae.Result)), "."))
 	case errors.As(err, &he):
-		return fmt.Sprintf("DialogTech answered %s with HTTP %d.", he.Action, he.StatusCode)
+		return fmt.Sprintf("DialogTech answered %s with HTTP %d.", commandFor(he.Action), he.StatusCode)
 	case errors.As(err, &me):
-		return fmt.Sprintf("DialogTech's answer to %s could not be read.", me.Action)
+		return fmt.Sprintf("DialogTech's answer to %s could not be read.", commandFor(me.Action))
 	case errors.As(err, &te):
 		return fmt.Sprintf("DialogTech could not be reached (%s).", te.Op)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -376,9 +395,13 @@ func errorKind(err error) string {
 	var ue *UsageError
 	var de *approval.DecidedError
 	var ee *approval.ExistingError
+	var rf *Refusal
+	var nobody *approval.NobodyCanApproveError
 	switch {
 	case errors.As(err, &ee):
 		return "existing"
+	case errors.As(err, &rf), errors.As(err, &nobody), errors.Is(err, approval.ErrAlreadyApproved):
+		return "refused"
 	case errors.As(err, &ue):
 		return "usage"
 	case errors.As(err, &de):
@@ -408,6 +431,19 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// nobodyHint says who could approve and what to change.
+func nobodyHint(e *approval.NobodyCanApproveError) string {
+	who := ""
+	if len(e.Eligible) > 0 {
+		names := make([]string, len(e.Eligible))
+		for i, u := range e.Eligible {
+			names[i] = reply.Mention(u)
+		}
+		who = " Who can approve it: " + strings.Join(names, ", ") + "."
+	}
+	return who + " Ask whoever runs dialogbot to add an approver to APPROVERS or APPROVER_GROUPS."
 }
 
 // Posted records where the message of a request was posted.

@@ -25,9 +25,23 @@ func stamp(t time.Time) string {
 // RequestMessage is the channel message of a pending request: what will be
 // bought, for whom, what it costs, and the buttons to decide. The buttons
 // carry only the request id.
-func RequestMessage(r *store.Request, usage *dialog.AddOn, price string, approvers []string) reply.Message {
+//
+// A request that needs several approvals (progress, when given) shows how
+// many it has and who gave them, and its confirm dialog says whether an
+// approval is the first or the final one.
+func RequestMessage(r *store.Request, usage *dialog.AddOn, price string, approvers []string, progress ...Progress) reply.Message {
+	var p Progress
+	if len(progress) > 0 {
+		p = progress[0]
+	}
+	multi := p.Needed > 1
 	m := reply.Message{Text: "Approval needed: " + r.Summary, Visibility: reply.InChannel}
-	m.Blocks = append(m.Blocks, reply.Header{Text: "Approval needed"})
+	header := "Approval needed"
+	if multi {
+		header = fmt.Sprintf("Approval needed (%d of %d)", len(p.ApprovedBy), p.Needed)
+		m.Text = fmt.Sprintf("%s (%s)", m.Text, p.line())
+	}
+	m.Blocks = append(m.Blocks, reply.Header{Text: header})
 	fields := []reply.Field{
 		{Label: "Request", Value: r.Summary},
 		{Label: "Requested by", Value: reply.Mention(r.RequesterID)},
@@ -37,12 +51,15 @@ func RequestMessage(r *store.Request, usage *dialog.AddOn, price string, approve
 	if price != "" {
 		fields = append(fields, reply.Field{Label: "Estimated price", Value: price})
 	}
+	if multi {
+		fields = append(fields, reply.Field{Label: "Approvals", Value: p.line()})
+	}
 	m.Blocks = append(m.Blocks, reply.Fields{Fields: fields})
 	if usage != nil {
 		m.Blocks = append(m.Blocks, reply.Usage{Label: usage.Name + " now", InUse: usage.InUse, Total: usage.TotalQty,
 			Note: fmt.Sprintf("item_id %d", usage.ItemID)})
 	}
-	m.Blocks = append(m.Blocks, reply.Actions{Buttons: decideButtons(r)})
+	m.Blocks = append(m.Blocks, reply.Actions{Buttons: decideButtons(r, p)})
 	who := make([]string, 0, len(approvers))
 	for _, a := range approvers {
 		who = append(who, reply.Mention(a))
@@ -52,12 +69,29 @@ func RequestMessage(r *store.Request, usage *dialog.AddOn, price string, approve
 }
 
 // decideButtons are Approve (with a confirmation that restates the
-// purchase) and Deny for request r.
-func decideButtons(r *store.Request) []reply.Button {
-	confirm := truncateChars("This spends money: "+r.Summary+".", approveConfirmText)
+// purchase and, for a request needing several approvals, says whether
+// this one is the first or the final) and Deny for request r.
+func decideButtons(r *store.Request, progress ...Progress) []reply.Button {
+	var p Progress
+	if len(progress) > 0 {
+		p = progress[0]
+	}
+	title, confirm := "Approve this purchase?", "This spends money: "+r.Summary+"."
+	switch {
+	case p.Needed > 1 && len(p.ApprovedBy)+1 < p.Needed:
+		title = fmt.Sprintf("First approval of %d?", p.Needed)
+		confirm = fmt.Sprintf("This is approval %d of %d: nothing is bought until %d different approvers have approved. For: %s.", len(p.ApprovedBy)+1, p.Needed, p.Needed, r.Summary)
+		if len(p.ApprovedBy) > 0 {
+			title = "Add your approval?"
+		}
+	case p.Needed > 1:
+		title = "Final approval?"
+		confirm = fmt.Sprintf("This is the final approval (%d of %d): it spends money: %s.", p.Needed, p.Needed, r.Summary)
+	}
+	confirm = truncateChars(confirm, approveConfirmText)
 	return []reply.Button{
 		{ActionID: ActionApprove, Text: "Approve", Value: r.ID, Style: reply.Primary,
-			Confirm: &reply.Confirm{Title: "Approve this purchase?", Text: confirm, Confirm: "Approve", Deny: "Not yet"}},
+			Confirm: &reply.Confirm{Title: title, Text: confirm, Confirm: "Approve", Deny: "Not yet"}},
 		{ActionID: ActionDeny, Text: "Deny", Value: r.ID, Style: reply.Danger},
 	}
 }
@@ -124,7 +158,10 @@ func pendingHeading(n int) string {
 
 // DecidedMessage replaces the request message once it is decided: who
 // decided, when, and how it ended.
-func DecidedMessage(r *store.Request) reply.Message {
+//
+// approvedBy, for a request that needed several approvals, lists who
+// approved it, oldest first.
+func DecidedMessage(r *store.Request, approvedBy ...string) reply.Message {
 	title, line := outcomeLines(r)
 	m := reply.Message{Text: title + ": " + r.Summary, Visibility: reply.InChannel}
 	m.Blocks = append(m.Blocks, reply.Header{Text: title})
@@ -142,6 +179,17 @@ func DecidedMessage(r *store.Request) reply.Message {
 		if r.DecidedBy != "" {
 			fields = append(fields, reply.Field{Label: decidedLabel(r.State), Value: reply.Mention(r.DecidedBy) + " at " + stamp(r.DecidedAt)})
 		}
+	}
+	if len(approvedBy) > 1 || (len(approvedBy) == 1 && approvedBy[0] != r.DecidedBy) {
+		names := make([]string, len(approvedBy))
+		for i, u := range approvedBy {
+			names[i] = reply.Mention(u)
+		}
+		label := "Approvals"
+		if r.State == store.StateDenied {
+			label = "Approved before the denial by"
+		}
+		fields = append(fields, reply.Field{Label: label, Value: strings.Join(names, ", ")})
 	}
 	if r.Reason != "" {
 		fields = append(fields, reply.Field{Label: "Reason", Value: r.Reason})

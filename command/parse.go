@@ -300,10 +300,48 @@ func ParseCall(args []string) (menuID, phone string, err error) {
 	if !isDigits(menuID) || len(menuID) > 20 {
 		return "", "", usageErr(UsageCall, "menu_id must be digits (got %s)", quote(menuID))
 	}
-	raw := strings.Join(args[1:], "")
-	phone, perr := dialog.NormalizePhone(raw)
-	if perr != nil {
-		return "", "", usageErr(UsageCall, "%s is not a phone number: use 10 digits, e.g. 3125550100 or +1 312 555 0100", quote(raw))
+	raw := strings.Join(args[1:], " ")
+	phone, problem := NorthAmerican(raw)
+	if problem != "" {
+		return "", "", usageErr(UsageCall, "%s is not a North American phone number: %s. Write the 10 digits with the area code, e.g. 3125550100, (312) 555-0100 or +1 312 555 0100", quote(raw), problem)
 	}
 	return menuID, phone, nil
+}
+
+// NorthAmerican normalises a phone number to the 10 digits of a North
+// American (NANP) number, or says what is wrong with it: after dropping
+// spaces, dashes, dots, parentheses and a leading +1 or 1, 10 digits must
+// remain, with an area code and an exchange that start with 2 to 9.
+func NorthAmerican(raw string) (phone, problem string) {
+	s := strings.TrimSpace(raw)
+	if rest, ok := strings.CutPrefix(s, "+"); ok && !strings.HasPrefix(strings.TrimLeft(rest, " ("), "1") {
+		return "", "only +1 (North America) can be called"
+	}
+	d, err := dialog.NormalizePhone(s)
+	if err != nil {
+		var b strings.Builder
+		for _, r := range s {
+			if r >= '0' && r <= '9' {
+				b.WriteRune(r)
+			}
+		}
+		if len(b.String()) == 0 || strings.ContainsFunc(s, func(r rune) bool { return !strings.ContainsRune("0123456789+ \t-.()", r) }) {
+			return "", "it may hold only digits, spaces, dashes, dots, parentheses and a leading +1"
+		}
+		d = b.String()
+	}
+	if len(d) == 11 && d[0] == '1' {
+		d = d[1:]
+	}
+	switch {
+	case len(d) == 7:
+		return "", "it has no area code"
+	case len(d) != 10:
+		return "", fmt.Sprintf("it has %d digits, not 10", len(d))
+	case d[0] < '2':
+		return "", fmt.Sprintf("the area code %s cannot start with %c", d[:3], d[0])
+	case d[3] < '2':
+		return "", fmt.Sprintf("the exchange %s cannot start with %c", d[3:6], d[3])
+	}
+	return d, ""
 }

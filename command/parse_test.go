@@ -129,8 +129,21 @@ func TestParseCall(t *testing.T) {
 		{text: "", problem: "Give the Virtual Receptionist menu_id"},
 		{text: "1", problem: "Give the Virtual Receptionist menu_id"},
 		{text: "abc 3125550100", problem: "menu_id must be digits"},
-		{text: "1 12345", problem: "is not a phone number"},
-		{text: "1 call-me-maybe", problem: "is not a phone number"},
+		{text: "1 12345", problem: "it has 5 digits, not 10"},
+		{text: "1 call-me-maybe", problem: "it may hold only digits"},
+		{text: "1 +1-312-555-0100", menu: "1", phone: "3125550100"},
+		{text: "1 312.555.0100", menu: "1", phone: "3125550100"},
+		// Not North American: each refused with the right form.
+		{text: "1 555-0100", problem: `"555-0100" is not a North American phone number: it has no area code. Write the 10 digits with the area code, e.g. 3125550100, (312) 555-0100 or +1 312 555 0100`},
+		{text: "1 +44 20 7946 0958", problem: "only +1 (North America) can be called. Write the 10 digits with the area code, e.g. 3125550100"},
+		{text: "1 442079460958", problem: "it has 12 digits, not 10"},
+		{text: "1 0005550100", problem: "the area code 000 cannot start with 0. Write the 10 digits with the area code"},
+		{text: "1 1234567890", problem: "the area code 123 cannot start with 1. Write the 10 digits"},
+		{text: "1 3121550100", problem: "the exchange 155 cannot start with 1"},
+		{text: "1 3120550100", problem: "the exchange 055 cannot start with 0"},
+		{text: "1 23125550100", problem: "it has 11 digits, not 10"},
+		{text: "1 +3125550100", problem: "only +1 (North America) can be called"},
+		{text: "1 12345678901234567", problem: "it has 17 digits, not 10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -228,6 +241,9 @@ func FuzzParseCall(f *testing.F) {
 		}
 		if err := dialog.ValidateCall(menu, phone); err != nil {
 			t.Fatalf("ParseCall(%q) accepted %q %q that DialogTech refuses: %v", text, menu, phone, err)
+		}
+		if len(phone) != 10 || phone[0] < '2' || phone[3] < '2' {
+			t.Fatalf("ParseCall(%q) accepted %q, which is not a North American number", text, phone)
 		}
 	})
 }

@@ -159,7 +159,7 @@ func (h *Handler) runBuy(ctx context.Context, inv Invocation, args []string) (Re
 	if err != nil {
 		return Result{}, err
 	}
-	if len(h.approvals.Policy().Approvers) == 0 {
+	if !h.approvals.HasApprovers() {
 		return Result{}, errNoApprovers
 	}
 	addOns, err := h.account.ListAddOns(ctx)
@@ -180,7 +180,17 @@ func (h *Handler) runBuy(ctx context.Context, inv Invocation, args []string) (Re
 	if p.SendReceipt {
 		summary += ", receipt by email"
 	}
-	return h.openRequest(ctx, inv, store.KindPurchase, p, summary, &a, priceText(a, p.Qty))
+	return h.openRequest(ctx, inv, store.KindPurchase, p, summary, &a, priceText(a, p.Qty), sizeOf(&a, p.Qty))
+}
+
+// sizeOf is a request's quantity and, when DialogTech lists a price for
+// the add-on it buys, its estimated amount.
+func sizeOf(priced *dialog.AddOn, qty int) approval.Size {
+	sz := approval.Size{Qty: qty}
+	if priced != nil && !priced.PurchasePrice.IsZero() {
+		sz.Amount, sz.AmountKnown = priced.PurchasePrice.Mul(decimalFromInt(qty)), true
+	}
+	return sz
 }
 
 func (h *Handler) runOrder(ctx context.Context, inv Invocation, args []string) (Result, error) {
@@ -188,22 +198,66 @@ func (h *Handler) runOrder(ctx context.Context, inv Invocation, args []string) (
 	if err != nil {
 		return Result{}, err
 	}
-	if len(h.approvals.Policy().Approvers) == 0 {
+	if !h.approvals.HasApprovers() {
 		return Result{}, errNoApprovers
 	}
 	summary := orderSummary(o)
-	// The slots these numbers use, for the approver; an order never waits
-	// on this read.
+	// The slots these numbers use: checked before anyone is asked, unless
+	// --slots buys one with each number.
 	var slot *dialog.AddOn
-	if addOns, err := h.account.ListAddOns(ctx); err == nil {
-		if a, ok := findAddOn(addOns, SlotItem(o.Type)); ok {
-			slot = &a
+	addOns, err := h.account.ListAddOns(ctx)
+	if err != nil && !o.OrderSlot {
+		return Result{}, fmt.Errorf("check free number slots: %w", err)
+	}
+	item := SlotItem(o.Type)
+	if a, ok := findAddOn(addOns, item); ok {
+		slot = &a
+	}
+	if !o.OrderSlot {
+		if err := slotsFor(o, slot, item, inv); err != nil {
+			return Result{}, err
 		}
 	}
-	return h.openRequest(ctx, inv, store.KindOrder, o, summary, slot, "")
+	var priced *dialog.AddOn
+	if o.OrderSlot {
+		priced = slot
+	}
+	return h.openRequest(ctx, inv, store.KindOrder, o, summary, slot, "", sizeOf(priced, o.Quantity))
 }
 
-var errNoApprovers = &UsageError{Problem: "No approvers are configured (APPROVERS is empty), so nobody could approve this; ask whoever runs dialogbot to set APPROVERS"}
+// slotsFor refuses an order the account has no room for: DialogTech would
+// refuse it after approval. A partial order needs one free slot.
+func slotsFor(o dialog.OrderRequest, slot *dialog.AddOn, item int, inv Invocation) error {
+	free, name, use := 0, slotName(o.Type), ""
+	if slot != nil {
+		free, name, use = max(slot.TotalQty-slot.InUse, 0), slot.Name, fmt.Sprintf(" (%d/%d in use)", slot.InUse, slot.TotalQty)
+	}
+	need := o.Quantity
+	if !o.AllOrNothing {
+		need = 1
+	}
+	if free >= need {
+		return nil
+	}
+	buy := o.Quantity - free
+	again := strings.TrimSpace("/numbers " + strings.Join(strings.Fields(inv.Text), " ") + " --slots")
+	return &Refusal{Text: fmt.Sprintf("Not enough free %s slots for %d %s: %d free%s, so DialogTech would refuse this order. Nothing was requested. Buy slots first with `/addons buy %d %d`, or add `--slots` to buy a slot with each number: `%s`.",
+		name, o.Quantity, plural(o.Quantity, "number", "numbers"), free, use, item, buy, again)}
+}
+
+func slotName(t dialog.NumberType) string {
+	switch t {
+	case dialog.TollFree:
+		return "Tollfree Numbers"
+	case dialog.True800:
+		return "True 800 Numbers"
+	case dialog.CanadianLocal:
+		return "Canadian Local Number"
+	}
+	return "Local Number"
+}
+
+var errNoApprovers = &UsageError{Problem: "No approvers are configured (APPROVERS and APPROVER_GROUPS are empty), so nobody could approve this; ask whoever runs dialogbot to set APPROVERS or APPROVER_GROUPS"}
 
 // SlotItem is the add-on whose capacity numbers of type t use.
 func SlotItem(t dialog.NumberType) int {
@@ -270,8 +324,9 @@ func findAddOn(addOns []dialog.AddOn, id int) (dialog.AddOn, bool) {
 	return dialog.AddOn{}, false
 }
 
-func (h *Handler) openRequest(ctx context.Context, inv Invocation, kind store.Kind, params any, summary string, usage *dialog.AddOn, price string) (Result, error) {
-	var opts []approval.OpenOption
+func (h *Handler) openRequest(ctx context.Context, inv Invocation, kind store.Kind, params any, summary string, usage *dialog.AddOn, price string, size approval.Size) (Result, error) {
+	needed := h.approvals.Policy().Needs(size)
+	opts := []approval.OpenOption{approval.NeedingApprovals(needed)}
 	if inv.Key != "" {
 		opts = append(opts, approval.WithKey(inv.Key))
 	}
@@ -279,10 +334,14 @@ func (h *Handler) openRequest(ctx context.Context, inv Invocation, kind store.Ki
 	if err != nil {
 		return Result{}, err
 	}
-	msg := RequestMessage(r, usage, price, h.approvals.Policy().Approvers)
+	msg := RequestMessage(r, usage, price, h.approvals.Eligible(r.RequesterID, needed), Progress{Needed: needed})
+	who := "an approver decides"
+	if needed > 1 {
+		who = fmt.Sprintf("%d different approvers must approve (it is above SECOND_APPROVAL_ABOVE=%s)", needed, h.approvals.Policy().SecondAbove)
+	}
 	ack := reply.Message{Text: "Asked for approval: " + summary}
 	ack.Blocks = []reply.Block{
-		reply.Section{Text: fmt.Sprintf("Asked for approval: %s. Request %s; an approver decides in the channel. Nothing is bought until then.", summary, r.ID)},
+		reply.Section{Text: fmt.Sprintf("Asked for approval: %s. Request %s; %s in the channel. Nothing is bought until then.", summary, r.ID, who)},
 		// Only the requester sees this reply, so the way to withdraw the
 		// request is here, not on the channel message.
 		reply.Actions{Buttons: []reply.Button{{ActionID: ActionCancel, Text: "Cancel request", Value: r.ID}}},
@@ -410,17 +469,60 @@ func (h *Handler) runCall(ctx context.Context, inv Invocation, args []string) (R
 	if err != nil {
 		return Result{}, err
 	}
-	if err := h.account.CallVR(ctx, menu, phone); err != nil {
-		if dialog.MayHaveReached(err) {
+	if !h.mayCall(inv.UserID) {
+		return Result{}, &Refusal{Text: "Only the people listed in CALLERS may place calls with /call vr. Nothing was called."}
+	}
+	masked := MaskPhone(phone)
+	// The call is in the audit log before it is placed, or it is not placed.
+	if err := h.approvals.Record(ctx, inv.UserID, "call.requested", fmt.Sprintf("clickto.vr menu %s, phone %s", menu, masked)); err != nil {
+		h.log.ErrorContext(ctx, "call not placed: audit log not written", "menu_id", menu, "user_id", inv.UserID, "err", err)
+		return Result{}, &Refusal{Text: "The call could not be recorded in the audit log, so it was not placed. Try again in a moment."}
+	}
+	callErr := h.account.CallVR(ctx, menu, phone)
+	outcome := "connected"
+	switch {
+	case callErr == nil:
+	case dialog.MayHaveReached(callErr):
+		outcome = "unknown: DialogTech's answer was lost; the call may have been placed"
+	default:
+		outcome = "not placed: " + botTerms(failureText(callErr))
+	}
+	if err := h.approvals.Record(context.WithoutCancel(ctx), inv.UserID, "call.result", fmt.Sprintf("menu %s, phone %s: %s", menu, masked, outcome)); err != nil {
+		h.log.ErrorContext(ctx, "call outcome not audited", "menu_id", menu, "user_id", inv.UserID, "err", err)
+	}
+	if callErr != nil {
+		if dialog.MayHaveReached(callErr) {
 			// The phone may be ringing: trying again could ring it twice.
 			t := fmt.Sprintf("DialogTech got the request to call %s into Virtual Receptionist %s, but its answer was lost: the call may have been placed. Check with the person before trying again.", phone, menu)
 			m := reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
 			h.log.WarnContext(ctx, "clickto.vr outcome unknown", "menu_id", menu, "user_id", inv.UserID)
 			return Result{Reply: &m}, nil
 		}
-		return Result{}, err
+		return Result{}, callErr
 	}
 	t := fmt.Sprintf("Calling %s into Virtual Receptionist %s: DialogTech says the call is connected.", phone, menu)
 	m := reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
 	return Result{Reply: &m}, nil
+}
+
+// mayCall reports whether user may place calls: anyone when CALLERS is
+// empty, else a listed user or a member of a listed group.
+func (h *Handler) mayCall(user string) bool {
+	if len(h.callers) == 0 {
+		return true
+	}
+	for _, c := range h.callers {
+		if c == user || (h.groups != nil && strings.HasPrefix(c, "S") && h.groups.Member(c, user)) {
+			return true
+		}
+	}
+	return false
+}
+
+// MaskPhone hides all but the last four digits: "******0100".
+func MaskPhone(phone string) string {
+	if len(phone) <= 4 {
+		return strings.Repeat("*", len(phone))
+	}
+	return strings.Repeat("*", len(phone)-4) + phone[len(phone)-4:]
 }

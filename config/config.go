@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,9 +43,14 @@ type Config struct {
 	DialogTechBaseURL         string `envconfig:"DIALOGTECH_BASE_URL" default:"https://secure.dialogtech.com/ibp_api.php" desc:"DialogTech API endpoint"`
 	DialogTechSandbox         bool   `envconfig:"DIALOGTECH_SANDBOX" default:"false" desc:"true: talk to the built-in DialogTech simulator instead of the real API; no keys needed, nothing is bought"`
 
-	Approvers         []string      `envconfig:"APPROVERS" unset:"empty" desc:"comma-separated Slack user ids who may approve purchases and orders"`
-	AllowSelfApproval bool          `envconfig:"ALLOW_SELF_APPROVAL" default:"false" desc:"whether an approver may approve a request they made themselves"`
-	ApprovalTTL       time.Duration `envconfig:"APPROVAL_TTL" default:"24h" desc:"how long a pending request may wait for a decision before it expires"`
+	Approvers           []string          `envconfig:"APPROVERS" unset:"empty" desc:"comma-separated Slack user ids who may approve purchases and orders"`
+	ApproverGroups      []string          `envconfig:"APPROVER_GROUPS" unset:"empty" desc:"comma-separated Slack user group ids (S...) whose members also approve; read with usergroups.users.list"`
+	AllowSelfApproval   bool              `envconfig:"ALLOW_SELF_APPROVAL" default:"false" desc:"whether an approver may approve a request they made themselves"`
+	ApprovalTTL         time.Duration     `envconfig:"APPROVAL_TTL" default:"24h" desc:"how long a pending request may wait for a decision before it expires"`
+	SecondApprovalAbove ApprovalThreshold `envconfig:"SECOND_APPROVAL_ABOVE" unset:"empty (never)" desc:"above this estimated amount (e.g. 500), or quantity (qty:10), two different approvers must approve, neither the requester"`
+	ApprovalRemindAfter time.Duration     `envconfig:"APPROVAL_REMIND_AFTER" default:"4h" desc:"one reminder in the request's thread, mentioning who can decide, when nobody decided by then; 0 turns it off"`
+	GroupRefresh        time.Duration     `envconfig:"GROUP_REFRESH_INTERVAL" default:"10m" desc:"how often the members of APPROVER_GROUPS and of groups in CALLERS are read again (also on subteam_members_changed)"`
+	Callers             []string          `envconfig:"CALLERS" unset:"empty (anyone)" desc:"comma-separated Slack user ids or user group ids (S...) allowed to use /call vr; empty: anyone"`
 
 	AlertChannel           string        `envconfig:"ALERT_CHANNEL" unset:"empty (alerts off)" desc:"Slack channel id for capacity alerts"`
 	AlertSchedule          string        `envconfig:"ALERT_SCHEDULE" default:"*/15 * * * *" desc:"robfig/cron spec for capacity checks (descriptors such as @every 30s work)"`
@@ -142,6 +148,8 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		}
 	}
 	c.Approvers = cleanList(c.Approvers)
+	c.ApproverGroups = cleanList(c.ApproverGroups)
+	c.Callers = cleanList(c.Callers)
 	return c, nil
 }
 
@@ -349,6 +357,8 @@ func (c *Config) LogValue() slog.Value {
 			value = slog.StringValue(x.String())
 		case Thresholds:
 			value = slog.StringValue(x.String())
+		case ApprovalThreshold:
+			value = slog.StringValue(x.String())
 		case []string:
 			value = slog.StringValue(strings.Join(x, ","))
 		default:
@@ -396,4 +406,18 @@ func (e *SettingError) Error() string { return e.Var + ": " + e.Problem }
 // oneLine keeps an error on one line whatever a library put in it.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// Groups lists every Slack user group whose members dialogbot must know:
+// those of APPROVER_GROUPS and the group ids in CALLERS, each once.
+func (c *Config) Groups() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range append(slices.Clone(c.ApproverGroups), c.Callers...) {
+		if groupID.MatchString(id) && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }

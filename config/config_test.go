@@ -38,6 +38,8 @@ func defaults() *Config {
 		SlackAPIURL:            "https://slack.com/api/",
 		DialogTechBaseURL:      "https://secure.dialogtech.com/ibp_api.php",
 		ApprovalTTL:            24 * time.Hour,
+		ApprovalRemindAfter:    4 * time.Hour,
+		GroupRefresh:           10 * time.Minute,
 		AlertSchedule:          "*/15 * * * *",
 		AlertThreshold:         0.9,
 		AlertRepeatInterval:    24 * time.Hour,
@@ -94,8 +96,13 @@ var everySetting = env{
 	"DIALOGTECH_BASE_URL":          "http://127.0.0.1:8081/ibp_api.php",
 	"DIALOGTECH_SANDBOX":           "true",
 	"APPROVERS":                    "U0001,W0002",
+	"APPROVER_GROUPS":              "S0FIN,S0OPS",
 	"ALLOW_SELF_APPROVAL":          "true",
 	"APPROVAL_TTL":                 "2h",
+	"SECOND_APPROVAL_ABOVE":        "qty:10",
+	"APPROVAL_REMIND_AFTER":        "0",
+	"GROUP_REFRESH_INTERVAL":       "1m",
+	"CALLERS":                      "U0001,S0OPS",
 	"ALERT_CHANNEL":                "C0ALERTS",
 	"ALERT_SCHEDULE":               "@every 30s",
 	"ALERT_THRESHOLD":              "0.8",
@@ -124,8 +131,12 @@ func everySettingConfig() *Config {
 		DialogTechBaseURL:         "http://127.0.0.1:8081/ibp_api.php",
 		DialogTechSandbox:         true,
 		Approvers:                 []string{"U0001", "W0002"},
+		ApproverGroups:            []string{"S0FIN", "S0OPS"},
 		AllowSelfApproval:         true,
 		ApprovalTTL:               2 * time.Hour,
+		SecondApprovalAbove:       ApprovalThreshold{Qty: 10},
+		GroupRefresh:              time.Minute,
+		Callers:                   []string{"U0001", "S0OPS"},
 		AlertChannel:              "C0ALERTS",
 		AlertSchedule:             "@every 30s",
 		AlertThreshold:            0.8,
@@ -202,6 +213,11 @@ func TestLoadParseErrors(t *testing.T) {
 		{"ALERT_FORECAST_HORIZON", "7d", `ALERT_FORECAST_HORIZON: must be a positive duration such as "24h", "90m" or "30s" (got "7d")`},
 		{"SHUTDOWN_TIMEOUT", "soon", `SHUTDOWN_TIMEOUT: must be a positive duration such as "24h", "90m" or "30s" (got "soon")`},
 		{"ALERT_LEASE_TTL", "1 minute", `ALERT_LEASE_TTL: must be a positive duration such as "24h", "90m" or "30s" (got "1 minute")`},
+		{"APPROVAL_REMIND_AFTER", "4 hours", `APPROVAL_REMIND_AFTER: must be a duration such as "4h" or "30m", or 0 to turn reminders off (got "4 hours")`},
+		{"SECOND_APPROVAL_ABOVE", "lots", `SECOND_APPROVAL_ABOVE: must be an amount such as 500 or a quantity such as qty:10 (got "lots")`},
+		{"SECOND_APPROVAL_ABOVE", "-5", `SECOND_APPROVAL_ABOVE: must be an amount such as 500 or a quantity such as qty:10 (got "-5")`},
+		{"SECOND_APPROVAL_ABOVE", "qty:0", `SECOND_APPROVAL_ABOVE: must be an amount such as 500 or a quantity such as qty:10 (got "qty:0"): the quantity must be a whole number of at least 1`},
+		{"SECOND_APPROVAL_ABOVE", "qty:ten", `SECOND_APPROVAL_ABOVE: must be an amount such as 500 or a quantity such as qty:10 (got "qty:ten"): the quantity must be a whole number of at least 1`},
 		{"WORKERS", "eight", `WORKERS: must be a whole number from 1 to 1024 (got "eight")`},
 		{"ALERT_ERROR_AFTER", "1.5", `ALERT_ERROR_AFTER: must be a whole number of at least 1 (got "1.5")`},
 		{"ALERT_THRESHOLDS", "6=0.8", `ALERT_THRESHOLDS: "6=0.8" is not item_id:threshold (e.g. "6:0.8,3:0.95")`},
@@ -338,6 +354,20 @@ func TestValidate(t *testing.T) {
 			`APPROVERS: "@bob" is not a Slack user id (ids look like U0123ABCD; names and @mentions do not work)`,
 			`APPROVERS: "u0123" is not a Slack user id (ids look like U0123ABCD; names and @mentions do not work)`,
 			`APPROVERS: "U1" is not a Slack user id (ids look like U0123ABCD; names and @mentions do not work)`,
+		}},
+		{name: "approver groups", env: validServe.with("APPROVER_GROUPS", "S0123ABCD,U0123ABCD,@finance"), mode: ModeServe, want: []string{
+			`APPROVER_GROUPS: "U0123ABCD" is not a Slack user group id (ids look like S0123ABCD: a group's page → ⋮ → Copy group ID; handles such as @finance do not work)`,
+			`APPROVER_GROUPS: "@finance" is not a Slack user group id (ids look like S0123ABCD: a group's page → ⋮ → Copy group ID; handles such as @finance do not work)`,
+		}},
+		{name: "callers", env: validServe.with("CALLERS", "U0123ABCD,S0123ABCD,C0123ABCD"), mode: ModeServe, want: []string{
+			`CALLERS: "C0123ABCD" is neither a Slack user id (U0123ABCD) nor a user group id (S0123ABCD)`,
+		}},
+		{name: "reminders off", env: validServe.with("APPROVAL_REMIND_AFTER", "0"), mode: ModeServe},
+		{name: "reminder negative", env: validServe.with("APPROVAL_REMIND_AFTER", "-1h"), mode: ModeServe, want: []string{
+			`APPROVAL_REMIND_AFTER: must be a duration such as "4h" or "30m", or 0 to turn reminders off (got "-1h0m0s")`,
+		}},
+		{name: "group refresh zero", env: validServe.with("GROUP_REFRESH_INTERVAL", "0s"), mode: ModeServe, want: []string{
+			`GROUP_REFRESH_INTERVAL: must be a positive duration such as "24h", "90m" or "30s" (got "0s")`,
 		}},
 		{name: "approval TTL zero", env: validServe.with("APPROVAL_TTL", "0s"), mode: ModeServe, want: []string{
 			`APPROVAL_TTL: must be a positive duration such as "24h", "90m" or "30s" (got "0s")`,
@@ -687,5 +717,40 @@ func TestDatabaseURLPasswordNeverShown(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestApprovalThreshold(t *testing.T) {
+	tests := []struct {
+		in          string
+		qty         int
+		amount      string
+		shown       string
+		isQty, isAm bool
+	}{
+		{in: "", shown: ""},
+		{in: "qty:10", qty: 10, shown: "qty:10", isQty: true},
+		{in: "QTY: 3", qty: 3, shown: "qty:3", isQty: true},
+		{in: "500", amount: "500", shown: "500", isAm: true},
+		{in: "$1250.50", amount: "1250.5", shown: "1250.5", isAm: true},
+	}
+	for _, tt := range tests {
+		var th ApprovalThreshold
+		if err := th.Decode(tt.in); err != nil {
+			t.Fatalf("Decode(%q): %v", tt.in, err)
+		}
+		if th.Qty != tt.qty || th.IsQty() != tt.isQty || th.IsAmount() != tt.isAm || th.IsSet() != (tt.isQty || tt.isAm) || th.String() != tt.shown {
+			t.Errorf("Decode(%q) = %+v (%q)", tt.in, th, th.String())
+		}
+		if tt.amount != "" && th.Amount.String() != tt.amount {
+			t.Errorf("Decode(%q).Amount = %s, want %s", tt.in, th.Amount, tt.amount)
+		}
+	}
+}
+
+func TestGroups(t *testing.T) {
+	c := &Config{ApproverGroups: []string{"S0FIN", "S0OPS"}, Callers: []string{"U0001", "S0OPS", "S0CALL"}}
+	if diff := cmp.Diff([]string{"S0FIN", "S0OPS", "S0CALL"}, c.Groups()); diff != "" {
+		t.Errorf("Groups (-want +got):\n%s", diff)
 	}
 }

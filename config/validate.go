@@ -49,6 +49,8 @@ var wants = map[string]string{
 	"ALERT_ERROR_AFTER":        "a whole number of at least 1",
 	"WORKERS":                  "a whole number from 1 to " + strconv.Itoa(maxWorkers),
 	"APPROVAL_TTL":             positiveDuration,
+	"APPROVAL_REMIND_AFTER":    `a duration such as "4h" or "30m", or 0 to turn reminders off`,
+	"GROUP_REFRESH_INTERVAL":   positiveDuration,
 	"ALERT_REPEAT_INTERVAL":    positiveDuration,
 	"ALERT_FORECAST_HORIZON":   positiveDuration,
 	"ALERT_LEASE_TTL":          positiveDuration,
@@ -60,6 +62,7 @@ const positiveDuration = `a positive duration such as "24h", "90m" or "30s"`
 var (
 	userID    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
+	groupID   = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
 )
 
 // Validate checks every setting for mode and returns nil or the problems
@@ -124,7 +127,21 @@ func (c *Config) Validate(mode Mode) error {
 			bad("APPROVERS", "%q is not a Slack user id (ids look like U0123ABCD; names and @mentions do not work)", id)
 		}
 	}
+	for _, id := range c.ApproverGroups {
+		if !groupID.MatchString(id) {
+			bad("APPROVER_GROUPS", "%q is not a Slack user group id (ids look like S0123ABCD: a group's page → ⋮ → Copy group ID; handles such as @finance do not work)", id)
+		}
+	}
 	checkPositive("APPROVAL_TTL", c.ApprovalTTL, bad)
+	if c.ApprovalRemindAfter < 0 {
+		bad("APPROVAL_REMIND_AFTER", "must be %s (got %q)", wants["APPROVAL_REMIND_AFTER"], c.ApprovalRemindAfter.String())
+	}
+	checkPositive("GROUP_REFRESH_INTERVAL", c.GroupRefresh, bad)
+	for _, id := range c.Callers {
+		if !userID.MatchString(id) && !groupID.MatchString(id) {
+			bad("CALLERS", "%q is neither a Slack user id (U0123ABCD) nor a user group id (S0123ABCD)", id)
+		}
+	}
 
 	if c.AlertChannel != "" && !channelID.MatchString(c.AlertChannel) {
 		bad("ALERT_CHANNEL", "must be a Slack channel id such as C0123ABCD, not a channel name (got %q)", c.AlertChannel)

@@ -37,6 +37,12 @@ type Options struct {
 	// Approvers are who may approve, only to tell the person whom to
 	// switch to with "as". Empty: the hint does not mention approving.
 	Approvers []string
+	// IsApprover, when set, tells whoami who approves now (approver
+	// groups change); else Approvers do.
+	IsApprover func(user string) bool
+	// SetGroup, when set, lets `group <S...> <user ids>` simulate a Slack
+	// user group's members; it returns what to tell the person.
+	SetGroup func(ctx context.Context, group string, users []string) (string, error)
 	// OnStart, when set, is called once the console is ready to show
 	// messages posted by others (the capacity alerts), with the channel
 	// they post through. The channel stops taking messages when Run
@@ -331,6 +337,8 @@ func (s *session) do(ctx context.Context, line string) (quit bool) {
 		s.switchUser(rest)
 	case lower == "home":
 		s.home(ctx)
+	case lower == "group":
+		s.group(ctx, rest)
 	case isNumber(line):
 		s.press(ctx, line)
 	case strings.HasPrefix(word, "/") || slices.Contains(s.slashes, lower):
@@ -360,6 +368,8 @@ func (s *session) say(t string) {
 // whoami needs s.mu held.
 func (s *session) whoami() string {
 	switch {
+	case s.opts.IsApprover != nil && s.opts.IsApprover(s.user):
+		return "You are " + s.user + ", an approver."
 	case len(s.opts.Approvers) == 0:
 		return "You are " + s.user + "."
 	case slices.Contains(s.opts.Approvers, s.user):
@@ -368,7 +378,39 @@ func (s *session) whoami() string {
 	return fmt.Sprintf("You are %s; `as %s` to approve.", s.user, s.opts.Approvers[0])
 }
 
-var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+var (
+	userID  = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+	groupID = regexp.MustCompile(`^S[A-Z0-9]{2,20}$`)
+)
+
+// group sets a simulated user group: "S0FINANCE U0ALICE U0BOB".
+func (s *session) group(ctx context.Context, rest string) {
+	const form = "Usage: group <group_id> [user_id ...], e.g. group S0FINANCE U0ALICE U0BOB (no users empties it)"
+	if s.opts.SetGroup == nil {
+		s.say("Groups come from Slack here; they cannot be simulated.")
+		return
+	}
+	words := strings.Fields(strings.ReplaceAll(rest, ",", " "))
+	if len(words) == 0 || !groupID.MatchString(strings.ToUpper(words[0])) {
+		s.say(form)
+		return
+	}
+	users := make([]string, 0, len(words)-1)
+	for _, w := range words[1:] {
+		u := strings.ToUpper(strings.TrimPrefix(w, "@"))
+		if !userID.MatchString(u) {
+			s.say(fmt.Sprintf("%q is not a Slack user id; they look like U0123ABCD. %s", truncate(w, 40), form))
+			return
+		}
+		users = append(users, u)
+	}
+	note, err := s.opts.SetGroup(ctx, strings.ToUpper(words[0]), users)
+	if err != nil {
+		s.say("The group was not changed: " + err.Error())
+		return
+	}
+	s.say(note)
+}
 
 func (s *session) switchUser(typed string) {
 	typed = strings.TrimPrefix(strings.TrimSpace(typed), "@")
@@ -391,6 +433,7 @@ func (s *session) help() {
 			"as <user_id>   act as another Slack user (approvers approve)",
 			"whoami         who you are now",
 			"home           the App Home: usage, open alerts, pending requests",
+			"group S… U…    members of a simulated Slack user group (APPROVER_GROUPS, CALLERS)",
 			"<number>       press the button with that number",
 			"quit           leave (so does end of input)",
 			"Commands work with or without the leading slash.",
@@ -495,6 +538,7 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // sweep closes expired requests and shows their updated messages.
 func (s *session) sweep(ctx context.Context) {
 	s.apply(ctx, s.h.Sweep(ctx))
+	s.h.Remind(ctx, &Channel{s: s})
 }
 
 // apply shows a result in the order the Slack transport carries it out:

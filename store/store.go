@@ -237,6 +237,23 @@ type Store interface {
 	// zero), so replicas must keep their clocks within a small part of ttl.
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
 
+	// PutRule stores how many different approvers request id needs
+	// (written before the request, so a request never lacks its rule).
+	PutRule(ctx context.Context, id string, needed int) error
+	// GetRule returns ErrNotFound for a request without a rule: it needs
+	// one approval and gets no reminder.
+	GetRule(ctx context.Context, id string) (*Rule, error)
+	// AddApproval records one approver's approval; the same approver
+	// again gives ErrDuplicate.
+	AddApproval(ctx context.Context, id, approver string, at time.Time) error
+	// Approvals lists a request's approvals, oldest first.
+	Approvals(ctx context.Context, id string) ([]Approval, error)
+	// ClaimReminder takes the right to post request id's one reminder, in
+	// one conditional write; ErrConflict when it was taken before.
+	ClaimReminder(ctx context.Context, id string, at time.Time) error
+	// ReleaseReminder gives back the claim made at `at`.
+	ReleaseReminder(ctx context.Context, id string, at time.Time) error
+
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/dialogbot/dialogbot/config"
 	"github.com/dialogbot/dialogbot/console"
 	"github.com/dialogbot/dialogbot/internal/app"
+	"github.com/dialogbot/dialogbot/membership"
 )
 
 // serve runs the Slack bot until a signal; 0 on a clean stop.
@@ -47,7 +49,7 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 	// In the sandbox nothing is bought, so a demonstration approver lets a
 	// newcomer try the whole approval flow. Against the real API nobody is
 	// made an approver who was not configured.
-	demoApprover := cfg.UseSandbox() && len(cfg.Approvers) == 0
+	demoApprover := cfg.UseSandbox() && len(cfg.Approvers) == 0 && len(cfg.ApproverGroups) == 0
 	if demoApprover {
 		cfg.Approvers = []string{consoleApprover}
 	}
@@ -59,6 +61,10 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 		return 1
 	}
 	defer a.Close()
+	// No Slack to read user groups from: `group S... U...` says who is in
+	// one, for APPROVER_GROUPS and CALLERS.
+	groups := &membership.Static{}
+	a.Groups.SetLister(groups)
 	banner := "dialogbot console: talking to DialogTech for real; purchases spend money."
 	if a.Sandbox != nil {
 		banner = "sandbox: nothing is bought. DialogTech is simulated and its state is kept in " + config.RedactDatabaseURL(cfg.DatabaseURL) + "."
@@ -73,6 +79,20 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 	// Capacity alerts show up in the terminal, with working buttons.
 	var stopAlerts func(context.Context) error
 	opts := console.Options{UserID: user, ChannelID: consoleChannel, Banner: banner, Approvers: cfg.Approvers,
+		IsApprover: a.Approvals.IsApprover,
+		SetGroup: func(ctx context.Context, group string, users []string) (string, error) {
+			if !a.Groups.Follows(group) {
+				return "", fmt.Errorf("%s is not in APPROVER_GROUPS or CALLERS (set them before starting the console)", group)
+			}
+			groups.Set(group, users)
+			if err := a.Groups.RefreshGroup(ctx, group); err != nil {
+				return "", err
+			}
+			if len(users) == 0 {
+				return "Group " + group + " now has no members.", nil
+			}
+			return fmt.Sprintf("Group %s now has %d %s: %s.", group, len(users), map[bool]string{true: "member", false: "members"}[len(users) == 1], strings.Join(users, ", ")), nil
+		},
 		OnStart: func(ch *console.Channel) {
 			stop, err := a.StartAlerts(ctx, ch)
 			if err != nil {

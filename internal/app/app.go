@@ -20,6 +20,7 @@ import (
 	"github.com/dialogbot/dialogbot/config"
 	"github.com/dialogbot/dialogbot/dialog"
 	"github.com/dialogbot/dialogbot/dialog/dialogsim"
+	"github.com/dialogbot/dialogbot/membership"
 	"github.com/dialogbot/dialogbot/reply"
 	"github.com/dialogbot/dialogbot/store"
 )
@@ -36,9 +37,12 @@ type App struct {
 	Client    *dialog.Client
 	Sandbox   *dialogsim.Sim // nil unless the simulator stands in for DialogTech
 	Approvals *approval.Service
-	Handler   *command.Handler
-	Alerts    *alerts.Runner // nil when ALERT_CHANNEL is empty
-	Hooks     Hooks
+	// Groups is who is in APPROVER_GROUPS and the groups in CALLERS, read
+	// from Slack in serve (SetLister) or simulated in the console.
+	Groups  *membership.Directory
+	Handler *command.Handler
+	Alerts  *alerts.Runner // nil when ALERT_CHANNEL is empty
+	Hooks   Hooks
 
 	// Poster is where alerts go: the Slack transport's poster in serve,
 	// the terminal in console. Set it before starting the alerts.
@@ -101,12 +105,16 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("DialogTech client: %w", err)
 	}
 	a.Client = client
+	a.Groups = membership.New(nil, cfg.Groups(), membership.WithLogger(a.Log))
 	a.Approvals = approval.New(a.Store, client, approval.Policy{
 		Approvers:         cfg.Approvers,
+		ApproverGroups:    cfg.ApproverGroups,
 		AllowSelfApproval: cfg.AllowSelfApproval,
 		TTL:               cfg.ApprovalTTL,
-	}, approval.WithLogger(a.Log))
-	hopts := []command.Option{command.WithLogger(a.Log)}
+		SecondAbove:       approval.Threshold{Amount: cfg.SecondApprovalAbove.Amount, Qty: cfg.SecondApprovalAbove.Qty},
+		RemindAfter:       cfg.ApprovalRemindAfter,
+	}, approval.WithLogger(a.Log), approval.WithGroups(a.Groups))
+	hopts := []command.Option{command.WithLogger(a.Log), command.WithCallers(cfg.Callers, a.Groups)}
 	if cfg.AlertChannel != "" {
 		a.Alerts = alerts.New(client, a.Store, a.Poster, a.alertSettings(), alerts.WithLogger(a.Log), alerts.WithLease(cfg.AlertLeaseTTL))
 		hopts = append(hopts, command.WithAlerts(alertsAdapter{r: a.Alerts}))

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/dialogbot/dialogbot/alerts"
 	"github.com/dialogbot/dialogbot/bot"
@@ -33,7 +34,7 @@ func (a *App) Serve(ctx context.Context, opts ...ServeOption) error {
 		o(&so)
 	}
 	cfg := a.Config
-	botOpts := append([]bot.Option{bot.WithLogger(a.Log), bot.WithHome(a.home)}, so.botOpts...)
+	botOpts := append([]bot.Option{bot.WithLogger(a.Log), bot.WithHome(a.home), bot.WithGroupsChanged(a.groupChanged)}, so.botOpts...)
 	b, err := bot.New(bot.Config{
 		BotToken:        cfg.SlackBotToken.Value(),
 		AppToken:        cfg.SlackAppToken.Value(),
@@ -52,7 +53,26 @@ func (a *App) Serve(ctx context.Context, opts ...ServeOption) error {
 		return err
 	}
 	defer stopAlerts(context.WithoutCancel(ctx)) //nolint:errcheck // shutting down
+	a.Groups.SetLister(bot.NewGroupLister(b.API()))
+	groupsCtx, stopGroups := context.WithCancel(ctx)
+	var groups sync.WaitGroup
+	groups.Go(func() { a.Groups.Run(groupsCtx, cfg.GroupRefresh) })
+	defer groups.Wait()
+	defer stopGroups()
 	return b.Run(ctx)
+}
+
+// groupChanged applies Slack's word that a group's members changed: the
+// removed lose what the group gave them at once, and the group is read
+// again for the rest (if that fails, the removals still stand).
+func (a *App) groupChanged(ctx context.Context, group string, removed []string) {
+	if !a.Groups.Follows(group) {
+		return
+	}
+	a.Groups.Removed(group, removed)
+	if err := a.Groups.RefreshGroup(ctx, group); err != nil {
+		a.Log.WarnContext(ctx, "user group changed but could not be read", "group_id", group, "err", err)
+	}
 }
 
 // StartAlerts makes p where the capacity alerts go and, when ALERT_CHANNEL

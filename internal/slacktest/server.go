@@ -120,6 +120,9 @@ type Server struct {
 	lastConn int
 	rr       int
 
+	usergroups map[string][]string // user group id → members
+	failures   map[string]*failure // Web API method → answers to fail with
+
 	helloHeld bool // HoldHello
 	stalled   bool
 	stallGen  int
@@ -160,6 +163,8 @@ func New(opts ...Option) *Server {
 		outside:    map[string]bool{},
 		private:    map[string]bool{},
 		allowed:    map[string]bool{},
+		usergroups: map[string][]string{},
+		failures:   map[string]*failure{},
 		tickets:    map[string]bool{},
 		conns:      map[int]*conn{},
 		envelopes:  map[string]*envelope{},

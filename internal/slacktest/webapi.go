@@ -202,6 +202,7 @@ var apiMethods = map[string]apiMethod{
 	"views.update":           {TokenBot, (*Server).updateView},
 	"users.info":             {TokenBot, (*Server).userInfo},
 	"conversations.info":     {TokenBot, (*Server).conversationInfo},
+	"usergroups.users.list":  {TokenBot, (*Server).usergroupsUsersList},
 	"apps.connections.close": {TokenApp, func(*Server, *apiRequest) (map[string]any, string) { return nil, "" }},
 }
 
@@ -226,6 +227,11 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		body = map[string]any{"ok": false, "error": "invalid_form_data"}
 	default:
+		if code, failing := s.takeFailureLocked(method); failing {
+			body = map[string]any{"ok": false, "error": code}
+			injected = true
+			break
+		}
 		body = s.dispatchLocked(method, call.Token, &req)
 		injected = req.injected
 	}

@@ -58,6 +58,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LeaseNow", testLeaseNow},
 		{"ConcurrentLease", testConcurrentLease},
 		{"LeaseArguments", testLeaseArguments},
+		{"Rules", testRules},
+		{"Approvals", testApprovals},
+		{"ConcurrentApprovals", testConcurrentApprovals},
+		{"ConcurrentReminderClaim", testConcurrentReminderClaim},
 		{"Ping", testPing},
 		{"Close", testClose},
 	}
