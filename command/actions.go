@@ -217,7 +217,9 @@ func (h *Handler) Redraw(ctx context.Context, requestID string, version int64) (
 	if r.Version <= version || r.State == store.StatePending || r.MessageTS == "" {
 		return Edit{}, false
 	}
-	return redrawOf(r), true
+	e := redrawOf(r)
+	h.withApprovals(ctx, r, &e)
+	return e, true
 }
 
 // Expired is the result of a sweep: the messages of requests that expired

@@ -36,7 +36,9 @@ func (h *Handler) partlyApproved(ctx context.Context, r *store.Request) Result {
 	m, p := h.pendingMessage(ctx, r)
 	res := Result{RequestID: r.ID}
 	if r.MessageTS != "" {
-		res.Edits = []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: m}}
+		// With the request's version: if the last approval lands while
+		// this update is on its way, the transport then draws the outcome.
+		res.Edits = []Edit{{ChannelID: r.ChannelID, TS: r.MessageTS, Message: m, RequestID: r.ID, Version: r.Version}}
 	}
 	t := fmt.Sprintf("Your approval is counted (%d of %d) for %s. Nothing is bought until %s approves too.", len(p.ApprovedBy), p.Needed, r.Summary, plural(p.Needed-len(p.ApprovedBy), "one more approver", "more approvers"))
 	res.Reply = &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
@@ -83,10 +85,18 @@ func (h *Handler) pendingMessage(ctx context.Context, r *store.Request) (reply.M
 // decidedWith is decided, with who approved a request that needed several.
 func (h *Handler) decidedWith(ctx context.Context, r *store.Request, ack string) Result {
 	res := h.decided(r, ack)
-	if needed, by, err := h.approvals.Progress(ctx, r); err == nil && needed > 1 && len(res.Edits) > 0 {
-		res.Edits[0].Message = DecidedMessage(r, by...)
+	if len(res.Edits) > 0 {
+		h.withApprovals(ctx, r, &res.Edits[0])
 	}
 	return res
+}
+
+// withApprovals draws e, the decided message of r, with who approved r
+// when it needed several approvals.
+func (h *Handler) withApprovals(ctx context.Context, r *store.Request, e *Edit) {
+	if needed, by, err := h.approvals.Progress(ctx, r); err == nil && needed > 1 {
+		e.Message = DecidedMessage(r, by...)
+	}
 }
 
 // Reminder is the thread reply to a request nobody decided yet, naming
