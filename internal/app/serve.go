@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/dialogbot/dialogbot/alerts"
 	"github.com/dialogbot/dialogbot/bot"
@@ -52,14 +53,39 @@ func (a *App) Serve(ctx context.Context, opts ...ServeOption) error {
 	if err != nil {
 		return err
 	}
-	defer stopAlerts(context.WithoutCancel(ctx)) //nolint:errcheck // shutting down
 	a.Groups.SetLister(bot.NewGroupLister(b.API()))
 	groupsCtx, stopGroups := context.WithCancel(ctx)
 	var groups sync.WaitGroup
 	groups.Go(func() { a.Groups.Run(groupsCtx, cfg.GroupRefresh) })
 	defer groups.Wait()
 	defer stopGroups()
-	return b.Run(ctx)
+	// The alert run in flight gets SHUTDOWN_TIMEOUT from the moment the
+	// shutdown begins, alongside the bot's own in-flight work, not after
+	// it: the process exits within SHUTDOWN_TIMEOUT.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	alertsDone := make(chan struct{})
+	go func() {
+		defer close(alertsDone)
+		<-runCtx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.shutdownTimeout())
+		defer cancel()
+		if err := stopAlerts(sctx); err != nil {
+			a.Log.Warn("shutdown: the alert run in flight did not finish in time; it was cut short", "timeout", a.shutdownTimeout(), "err", err)
+		}
+	}()
+	err = b.Run(runCtx)
+	stopRun()
+	<-alertsDone
+	return err
+}
+
+// shutdownTimeout is SHUTDOWN_TIMEOUT, or the bot's default.
+func (a *App) shutdownTimeout() time.Duration {
+	if a.Config.ShutdownTimeout > 0 {
+		return a.Config.ShutdownTimeout
+	}
+	return 10 * time.Second
 }
 
 // groupChanged applies Slack's word that a group's members changed: the
