@@ -123,6 +123,16 @@ func (m *memStore) AcquireLease(_ context.Context, name, holder string, ttl time
 	return true, nil
 }
 
+func (m *memStore) LeaseExpiry(_ context.Context, name string) (string, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.leases[name]
+	if !ok {
+		return "", time.Time{}, store.ErrNotFound
+	}
+	return l.holder, l.expires, nil
+}
+
 func (m *memStore) alert(key string) State {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -168,3 +168,50 @@ func TestRunnerStopHandsLeaseOver(t *testing.T) {
 		t.Errorf("b read %d times after a stopped, want once: a kept the schedule", got-reads)
 	}
 }
+
+// TestRunnerTakeoverWithinTTL: the holder reads at 09:00 and dies. The
+// other runner's 09:15 tick is refused (the lease runs to 09:16), and it
+// tries again when the lease runs out, so it reads at 09:16: within the
+// lease's ttl of the tick the holder missed, not at 09:30.
+func TestRunnerTakeoverWithinTTL(t *testing.T) {
+	h := newHarness(newMemStore())
+	h.reader.set(nil, numbers(10, 100))
+	a := h.runner()
+	b := h.runner(WithSleep(func(ctx context.Context, d time.Duration) error {
+		h.clock.Advance(d)
+		return ctx.Err()
+	}))
+	sched, err := ParseSchedule(DefaultSchedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	missed := t0.Add(15 * time.Minute)
+	h.clock.Advance(missed.Sub(h.clock.Now()))
+	b.tick(t.Context(), sched)
+	if got := h.reader.count(); got != 2 {
+		t.Fatalf("%d reads, want 2: the survivor did not take over before its next tick", got)
+	}
+	if took := h.clock.Now().Sub(missed); took > DefaultLeaseTTL {
+		t.Errorf("took over %s after the missed tick, want within the lease's ttl %s", took, DefaultLeaseTTL)
+	}
+	// While the holder is alive, the survivor does not wait: the lease
+	// runs past its next tick.
+	h2 := newHarness(newMemStore())
+	h2.reader.set(nil, numbers(10, 100))
+	waited := false
+	c, d := h2.runner(), h2.runner(WithSleep(func(context.Context, time.Duration) error { waited = true; return nil }))
+	if err := c.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h2.clock.Advance(15 * time.Minute)
+	if err := c.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	d.tick(t.Context(), sched)
+	if waited || h2.reader.count() != 2 {
+		t.Errorf("with the holder alive: waited %v, %d reads; want no wait, 2 reads", waited, h2.reader.count())
+	}
+}

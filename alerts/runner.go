@@ -36,6 +36,7 @@ type Store interface {
 	Samples(ctx context.Context, itemID int, since time.Time) ([]store.Sample, error)
 	PruneSamples(ctx context.Context, before time.Time) error
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
+	LeaseExpiry(ctx context.Context, name string) (holder string, expires time.Time, err error)
 }
 
 // Poster sends messages to a chat (the Slack transport does).
@@ -61,6 +62,12 @@ func WithPacer(wait func(ctx context.Context, channel string) error) Option {
 	return func(r *Runner) { r.pace = wait }
 }
 
+// WithSleep replaces how the runner waits for a lease to run out (tests
+// with a fake clock advance it instead).
+func WithSleep(f func(ctx context.Context, d time.Duration) error) Option {
+	return func(r *Runner) { r.wait = f }
+}
+
 // WithPostObserver is called with the alert's state (warning, critical,
 // resolved, error) after each notice people are shown was sent: a new post,
 // an escalation, a repeat or a resolution; not the silent edits. It must be
@@ -75,11 +82,13 @@ const DefaultLeaseTTL = time.Minute
 
 // WithLease sets how long past a tick it missed a runner keeps the schedule:
 // each tick, a runner takes or renews the lease LeaseName until its next
-// tick plus ttl, and skips the tick when another runner holds it. So of
-// several replicas on one store only one reads DialogTech per tick, and
-// when it dies another takes over within ttl of its first missed tick. A
-// ttl <= 0 turns the lease off: every runner reads on every tick, and the
-// notification claims alone keep each notice to one post.
+// tick plus ttl, and skips the tick when another runner holds it. A runner
+// refused a tick tries again the moment the holder's lease runs out, when
+// that comes before its own next tick. So of several replicas on one store
+// only one reads DialogTech per tick, and when it dies another takes over
+// within ttl of its first missed tick. A ttl <= 0 turns the lease off:
+// every runner reads on every tick, and the notification claims alone keep
+// each notice to one post.
 func WithLease(ttl time.Duration) Option { return func(r *Runner) { r.leaseTTL = ttl } }
 
 // Runner runs the capacity alerts on a schedule. It is safe for concurrent
@@ -93,6 +102,7 @@ type Runner struct {
 	log    *slog.Logger
 	pace   func(ctx context.Context, channel string) error
 	onPost func(state string) // may be nil
+	wait   func(ctx context.Context, d time.Duration) error
 
 	leaseTTL time.Duration
 	holder   string // this runner's name in the lease: host/pid/random
@@ -126,6 +136,9 @@ func New(reader UsageReader, st Store, poster Poster, s Settings, opts ...Option
 	if r.pace == nil {
 		r.pace = newPacer(time.Second, time.Now, sleep).wait
 	}
+	if r.wait == nil {
+		r.wait = sleep
+	}
 	return r
 }
 
@@ -149,13 +162,65 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // A tick when another runner holds the schedule lease does nothing and
 // returns nil.
 func (r *Runner) RunOnce(ctx context.Context) error {
+	_, err := r.runOnce(ctx)
+	return err
+}
+
+// runOnce is RunOnce that also says whether this runner led the tick.
+func (r *Runner) runOnce(ctx context.Context) (led bool, err error) {
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
 	now := r.clock()
 
 	if lead, err := r.lead(ctx, now); !lead {
-		return err
+		return false, err
 	}
+	return true, r.run(ctx, now)
+}
+
+// takeoverAt is when a runner refused the schedule at now tries again: the
+// moment the holder's lease runs out, if that is before next (this
+// runner's next tick); zero when there is nothing to wait for.
+func (r *Runner) takeoverAt(ctx context.Context, now, next time.Time) time.Time {
+	if r.leaseTTL <= 0 {
+		return time.Time{}
+	}
+	holder, expires, err := r.st.LeaseExpiry(ctx, LeaseName)
+	if err != nil || holder == r.holder || !expires.Before(next) {
+		return time.Time{}
+	}
+	if !expires.After(now) {
+		return now
+	}
+	return expires
+}
+
+// tick is one scheduled run: RunOnce, and when another runner held the
+// schedule, again the moment its lease runs out (before the next tick), so
+// a holder that died is replaced within the lease's ttl of the tick it
+// missed rather than a tick later.
+func (r *Runner) tick(ctx context.Context, sched cron.Schedule) {
+	for range 3 {
+		led, err := r.runOnce(ctx)
+		if err != nil {
+			r.log.WarnContext(ctx, "alerts: run", "error", err)
+		}
+		if led || err != nil {
+			return
+		}
+		now := r.clock()
+		at := r.takeoverAt(ctx, now, sched.Next(now))
+		if at.IsZero() {
+			return
+		}
+		r.log.DebugContext(ctx, "alerts: another replica holds the schedule; trying again when its lease runs out", "at", at)
+		if err := r.wait(ctx, at.Sub(now)); err != nil {
+			return
+		}
+	}
+}
+
+func (r *Runner) run(ctx context.Context, now time.Time) error {
 	rows, err := r.st.ListAlertStates(ctx)
 	if err != nil {
 		return fmt.Errorf("alerts: list alert states: %w", err)
@@ -530,11 +595,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	// Runs outlive the caller's context: a shutdown lets the run in flight
 	// finish, bounded by Stop's context.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.Schedule(sched, cron.FuncJob(func() {
-		if err := r.RunOnce(runCtx); err != nil {
-			r.log.WarnContext(runCtx, "alerts: run", "error", err)
-		}
-	}))
+	c.Schedule(sched, cron.FuncJob(func() { r.tick(runCtx, sched) }))
 	c.Start()
 	r.cron, r.cancel = c, cancel
 	r.log.InfoContext(ctx, "alerts: started", "schedule", r.s.Schedule, "channel", r.s.Channel)

@@ -702,6 +702,22 @@ func (s *sqlStore) AcquireLease(ctx context.Context, name, holder string, ttl ti
 	return n > 0, nil
 }
 
+func (s *sqlStore) LeaseExpiry(ctx context.Context, name string) (string, time.Time, error) {
+	var (
+		holder  string
+		expires time.Time
+	)
+	err := one(ctx, s.read, func(sc scanner) error { return sc.Scan(&holder, timeDest{&expires}) },
+		`SELECT holder, expires_at FROM leases WHERE name = $1`, name)
+	if errors.Is(err, errNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("store: lease %s: %w", name, err)
+	}
+	return holder, expires, nil
+}
+
 func (s *sqlStore) Ping(ctx context.Context) error {
 	if err := s.ping(ctx); err != nil {
 		return fmt.Errorf("store: ping: %w", err)

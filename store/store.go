@@ -236,6 +236,9 @@ type Store interface {
 	// lease runs past now. now is the caller's clock (the store's when
 	// zero), so replicas must keep their clocks within a small part of ttl.
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
+	// LeaseExpiry returns the lease's holder and when it runs out;
+	// ErrNotFound for a lease never taken.
+	LeaseExpiry(ctx context.Context, name string) (holder string, expires time.Time, err error)
 
 	// PutRule stores how many different approvers request id needs
 	// (written before the request, so a request never lacks its rule).

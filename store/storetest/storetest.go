@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"KV", testKV},
 		{"Lease", testLease},
 		{"LeaseNow", testLeaseNow},
+		{"LeaseExpiry", testLeaseExpiry},
 		{"ConcurrentLease", testConcurrentLease},
 		{"LeaseArguments", testLeaseArguments},
 		{"Rules", testRules},
@@ -1178,5 +1179,16 @@ func AuditUnwritable(t *testing.T, s store.Store, breakAudit func()) {
 	}
 	if got := get(t, s, "r2"); !got.CallSentAt.IsZero() {
 		t.Errorf("CallSentAt = %v after its audit row failed, want unset", got.CallSentAt)
+	}
+}
+
+func testLeaseExpiry(t *testing.T, s store.Store) {
+	if _, _, err := s.LeaseExpiry(t.Context(), "job"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LeaseExpiry of a lease never taken: err = %v, want ErrNotFound", err)
+	}
+	acquire(t, s, "job", "a", time.Minute, at(0))
+	holder, expires, err := s.LeaseExpiry(t.Context(), "job")
+	if err != nil || holder != "a" || !expires.Equal(at(time.Minute)) {
+		t.Errorf("LeaseExpiry = %q, %v, %v; want a, %v", holder, expires, err, at(time.Minute))
 	}
 }
