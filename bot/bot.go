@@ -249,12 +249,40 @@ func isAuthError(code string) bool {
 	return false
 }
 
+// ErrUnreachable means Slack could not be reached at all: a network
+// problem, which says nothing about the tokens.
+var ErrUnreachable = errors.New("cannot reach Slack")
+
+// authError names the token when Slack refused it, and only the network
+// when Slack never answered: blaming a token for a missing network sends
+// a person after the wrong thing.
 func authError(setting string, err error) error {
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		return fmt.Errorf("%s: %w (%s)", setting, ErrAuth, se.Err)
 	}
-	return fmt.Errorf("%s: cannot reach Slack: %s", setting, redactURLError(err))
+	return fmt.Errorf("%w (%s); check the network, or SLACK_API_URL if it is set", ErrUnreachable, redactURLError(err))
+}
+
+// CheckTokens asks Slack whether it takes both tokens, the bot token with
+// auth.test and the app-level token with apps.connections.open (whose
+// ticket is simply not used), without connecting or touching anything
+// else, so that the program can stop before it opens its store. Its
+// errors wrap ErrAuth naming the setting, or ErrUnreachable.
+func CheckTokens(ctx context.Context, cfg Config) error {
+	b, err := New(cfg, nil)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if _, err := b.api.AuthTestContext(ctx); err != nil {
+		return authError("SLACK_BOT_TOKEN", err)
+	}
+	if _, _, err := b.sm.OpenContext(ctx); err != nil {
+		return authError("SLACK_APP_TOKEN", err)
+	}
+	return nil
 }
 
 // dispatch handles one event of the socket loop. Envelopes are acked here,

@@ -769,14 +769,15 @@ var socketGoMethods = map[string]struct {
 	api      string
 	appToken bool
 }{
-	"Run":        {"apps.connections.open", true},
-	"RunContext": {"apps.connections.open", true},
-	"Open":       {"apps.connections.open", true},
-	"Ack":        {},
-	"AckCtx":     {},
-	"Send":       {},
-	"SendCtx":    {},
-	"Events":     {},
+	"Run":         {"apps.connections.open", true},
+	"RunContext":  {"apps.connections.open", true},
+	"Open":        {"apps.connections.open", true},
+	"OpenContext": {"apps.connections.open", true},
+	"Ack":         {},
+	"AckCtx":      {},
+	"Send":        {},
+	"SendCtx":     {},
+	"Events":      {},
 }
 
 // slackGoFuncs are package functions of slack and socketmode that are not

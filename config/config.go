@@ -12,6 +12,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -73,6 +74,8 @@ type Config struct {
 
 	// mode is set by Validate; UseSandbox depends on it.
 	mode Mode
+	// set records which variables were given a value (IsSet).
+	set map[string]bool
 }
 
 // Thresholds maps an add-on's item_id to an alert threshold of its own,
@@ -132,9 +135,16 @@ func Load() (*Config, error) {
 // os.LookupEnv. A variable that is unset or empty gets its default (except
 // HTTP_ADDR, where empty means off). A value that cannot be read as its type
 // gives a *SettingError.
+//
+// Every value that cannot be read is reported, not only the first: the
+// error joins one *SettingError per variable, in the order of the
+// settings, and the Config returned beside it holds the default for each
+// of them (so that Validate does not report them a second time). The
+// Config is nil only when a default itself cannot be read.
 func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
-	c := &Config{}
+	c := &Config{set: map[string]bool{}}
 	v := reflect.ValueOf(c).Elem()
+	var errs []error
 	for _, f := range settingFields() {
 		value, ok := lookup(f.key)
 		if value == "" && !f.keepEmpty {
@@ -143,15 +153,23 @@ func LoadFrom(lookup func(string) (string, bool)) (*Config, error) {
 		if !ok {
 			value = f.def
 		}
+		c.set[f.key] = ok
 		if err := decode(v.Field(f.index), value); err != nil {
-			return nil, parseError(f, value, err)
+			errs = append(errs, parseError(f, value, err))
+			if derr := decode(v.Field(f.index), f.def); derr != nil {
+				return nil, fmt.Errorf("config: default of %s: %w", f.key, derr)
+			}
 		}
 	}
 	c.Approvers = cleanList(c.Approvers)
 	c.ApproverGroups = cleanList(c.ApproverGroups)
 	c.Callers = cleanList(c.Callers)
-	return c, nil
+	return c, errors.Join(errs...)
 }
+
+// IsSet reports whether the variable key was set to a value (not empty)
+// rather than left to its default.
+func (c *Config) IsSet(key string) bool { return c.set[key] }
 
 // field is what LoadFrom needs to know about one setting.
 type field struct {
@@ -206,11 +224,17 @@ func decode(v reflect.Value, value string) error {
 	case reflect.String:
 		v.SetString(value)
 	case reflect.Bool:
-		b, err := strconv.ParseBool(value)
-		if err != nil {
-			return err
+		// Only the two words the meaning of every setting uses: "1",
+		// "t" or "yes" would be accepted by strconv.ParseBool although
+		// the error for a wrong value says true or false.
+		switch strings.ToLower(strings.TrimSpace(value)) {
+		case "true":
+			v.SetBool(true)
+		case "false":
+			v.SetBool(false)
+		default:
+			return errors.New("not true or false")
 		}
-		v.SetBool(b)
 	case reflect.Int:
 		n, err := strconv.ParseInt(value, 0, 0)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/kelseyhightower/envconfig"
 )
 
@@ -31,7 +32,9 @@ func (e env) with(kv ...string) env {
 	return out
 }
 
-var allowUnexported = cmp.AllowUnexported(Config{})
+// allowUnexported compares the mode too; which variables were set is
+// IsSet's business (TestIsSet).
+var allowUnexported = cmp.Options{cmp.AllowUnexported(Config{}), cmpopts.IgnoreFields(Config{}, "set")}
 
 func defaults() *Config {
 	return &Config{
@@ -586,7 +589,7 @@ func TestUseSandbox(t *testing.T) {
 		{"serve with sandbox", validServe.with("DIALOGTECH_SANDBOX", "true"), ModeServe, true},
 		{"console without keys", env{}, ModeConsole, true},
 		{"console with keys", env{"DIALOGTECH_ACCESS_KEY": "a", "DIALOGTECH_SECRET_ACCESS_KEY": "s"}, ModeConsole, false},
-		{"console with keys and sandbox", env{"DIALOGTECH_ACCESS_KEY": "a", "DIALOGTECH_SECRET_ACCESS_KEY": "s", "DIALOGTECH_SANDBOX": "1"}, ModeConsole, true},
+		{"console with keys and sandbox", env{"DIALOGTECH_ACCESS_KEY": "a", "DIALOGTECH_SECRET_ACCESS_KEY": "s", "DIALOGTECH_SANDBOX": "true"}, ModeConsole, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -752,5 +755,106 @@ func TestGroups(t *testing.T) {
 	c := &Config{ApproverGroups: []string{"S0FIN", "S0OPS"}, Callers: []string{"U0001", "S0OPS", "S0CALL"}}
 	if diff := cmp.Diff([]string{"S0FIN", "S0OPS", "S0CALL"}, c.Groups()); diff != "" {
 		t.Errorf("Groups (-want +got):\n%s", diff)
+	}
+}
+
+// TestEveryProblemAtOnce: a run with several bad settings names each of
+// them, one line each, and never a value of a secret.
+func TestEveryProblemAtOnce(t *testing.T) {
+	e := env{
+		"SLACK_BOT_TOKEN":              "",
+		"SLACK_APP_TOKEN":              "",
+		"DIALOGTECH_SECRET_ACCESS_KEY": "",
+		"ALERT_THRESHOLD":              "high",
+		"WORKERS":                      "many",
+		"APPROVAL_TTL":                 "-1h",
+		"LOG_LEVEL":                    "loud",
+	}
+	c, err := LoadFrom(e.lookup)
+	if c == nil {
+		t.Fatalf("LoadFrom gave no Config beside %v", err)
+	}
+	err = errors.Join(err, c.Validate(ModeServe))
+	var got []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		name, _, _ := strings.Cut(line, ":")
+		got = append(got, name)
+	}
+	want := []string{"ALERT_THRESHOLD", "WORKERS", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "DIALOGTECH_ACCESS_KEY", "DIALOGTECH_SECRET_ACCESS_KEY", "APPROVAL_TTL", "LOG_LEVEL"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
+	}
+}
+
+func TestIsSet(t *testing.T) {
+	c, err := LoadFrom(env{"DIALOGTECH_SANDBOX": "false", "APPROVERS": ""}.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.IsSet("DIALOGTECH_SANDBOX") || c.IsSet("APPROVERS") || c.IsSet("WORKERS") {
+		t.Errorf("IsSet: DIALOGTECH_SANDBOX %v, APPROVERS (empty) %v, WORKERS (unset) %v", c.IsSet("DIALOGTECH_SANDBOX"), c.IsSet("APPROVERS"), c.IsSet("WORKERS"))
+	}
+}
+
+// TestSandboxSettingsSayWhatTheyDo: DIALOGTECH_SANDBOX takes true or
+// false only; false with the console and no keys is refused rather than
+// quietly running the sandbox; true beside keys is run with a warning that
+// the keys are not used.
+func TestSandboxSettingsSayWhatTheyDo(t *testing.T) {
+	for _, v := range []string{"1", "0", "yes", "t"} {
+		_, err := LoadFrom(env{"DIALOGTECH_SANDBOX": v}.lookup)
+		if err == nil || err.Error() != `DIALOGTECH_SANDBOX: must be true or false (got "`+v+`")` {
+			t.Errorf("DIALOGTECH_SANDBOX=%s: %v", v, err)
+		}
+	}
+	for _, v := range []string{"true", "TRUE", "False"} {
+		if _, err := LoadFrom(env{"DIALOGTECH_SANDBOX": v}.lookup); err != nil {
+			t.Errorf("DIALOGTECH_SANDBOX=%s: %v", v, err)
+		}
+	}
+
+	c, _ := LoadFrom(env{"DIALOGTECH_SANDBOX": "false"}.lookup)
+	err := c.Validate(ModeConsole)
+	if err == nil || !strings.HasPrefix(err.Error(), "DIALOGTECH_SANDBOX: is false, but DIALOGTECH_ACCESS_KEY and DIALOGTECH_SECRET_ACCESS_KEY are not set") {
+		t.Errorf("console with DIALOGTECH_SANDBOX=false and no keys: %v", err)
+	}
+	c, _ = LoadFrom(env{}.lookup)
+	if err := c.Validate(ModeConsole); err != nil || !c.UseSandbox() {
+		t.Errorf("console with nothing set: %v, sandbox %v", err, c.UseSandbox())
+	}
+
+	c, _ = LoadFrom(validServe.with("DIALOGTECH_SANDBOX", "true").lookup)
+	if err := c.Validate(ModeServe); err != nil {
+		t.Fatal(err)
+	}
+	warnings := strings.Join(c.Warnings(), "\n")
+	if !strings.Contains(warnings, "DIALOGTECH_SANDBOX is true, so the DialogTech keys that are set are not used") {
+		t.Errorf("sandbox beside keys: warnings %q", warnings)
+	}
+	for _, s := range c.Secrets() {
+		if strings.Contains(warnings, s) {
+			t.Errorf("a warning holds a secret: %q", warnings)
+		}
+	}
+}
+
+// TestWarnsWhenNobodyCanApprove: serve with APPROVERS empty says so in one
+// line; with approvers it says nothing.
+func TestWarnsWhenNobodyCanApprove(t *testing.T) {
+	c, _ := LoadFrom(validServe.with("APPROVERS", "").lookup)
+	if err := c.Validate(ModeServe); err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0], "APPROVERS and APPROVER_GROUPS are empty: nobody can approve") {
+		t.Errorf("warnings = %q", w)
+	}
+	for _, e := range []env{validServe.with("APPROVERS", "U0BOSS"), validServe.with("APPROVER_GROUPS", "S0BOSSES")} {
+		c, _ = LoadFrom(e.lookup)
+		if err := c.Validate(ModeServe); err != nil {
+			t.Fatal(err)
+		}
+		if w := c.Warnings(); len(w) != 0 {
+			t.Errorf("warnings with approvers = %q", w)
+		}
 	}
 }

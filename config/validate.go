@@ -114,6 +114,10 @@ func (c *Config) Validate(mode Mode) error {
 		if !secret {
 			bad("DIALOGTECH_SECRET_ACCESS_KEY", "required unless DIALOGTECH_SANDBOX=true")
 		}
+	case mode == ModeConsole && c.IsSet("DIALOGTECH_SANDBOX") && !access && !secret:
+		// Asked for the real API, but nothing to reach it with: running
+		// the sandbox anyway would hide the mistake.
+		bad("DIALOGTECH_SANDBOX", "is false, but DIALOGTECH_ACCESS_KEY and DIALOGTECH_SECRET_ACCESS_KEY are not set: set both to use the real API, or leave DIALOGTECH_SANDBOX unset to use the sandbox")
 	case access && !secret:
 		// Half a key pair is a mistake, not a request for the sandbox.
 		bad("DIALOGTECH_SECRET_ACCESS_KEY", "required when DIALOGTECH_ACCESS_KEY is set (leave both unset to use the sandbox)")
@@ -212,6 +216,20 @@ func (c *Config) Validate(mode Mode) error {
 	}
 
 	return errors.Join(errs...)
+}
+
+// Warnings are settings that work but may not do what was meant, one line
+// each, never with a value: keys set beside DIALOGTECH_SANDBOX=true, and
+// (in serve) nobody able to approve. Call it after Validate.
+func (c *Config) Warnings() []string {
+	var out []string
+	if c.DialogTechSandbox && (c.DialogTechAccessKey != "" || c.DialogTechSecretAccessKey != "") {
+		out = append(out, "DIALOGTECH_SANDBOX is true, so the DialogTech keys that are set are not used: nothing is bought; unset DIALOGTECH_SANDBOX to use the real API")
+	}
+	if c.mode == ModeServe && len(c.Approvers) == 0 && len(c.ApproverGroups) == 0 {
+		out = append(out, "APPROVERS and APPROVER_GROUPS are empty: nobody can approve, so /addons buy and /numbers order will say so instead of opening a request")
+	}
+	return out
 }
 
 func checkPositive(key string, d time.Duration, bad func(string, string, ...any)) {

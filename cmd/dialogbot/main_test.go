@@ -5,16 +5,18 @@ import (
 	"context"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dialogbot/dialogbot/config"
-	"github.com/dialogbot/dialogbot/dialog"
 )
 
 // settings is every variable `dialogbot env` must list: the interface's
@@ -63,15 +65,27 @@ func TestRun(t *testing.T) {
 		{name: "env with broken settings", args: []string{"env"}, env: env{"ALERT_THRESHOLD": "abc", "WORKERS": "-1"}, wantVars: true},
 		{name: "env with an argument", args: []string{"env", "--all"}, wantCode: 2,
 			wantStderr: "dialogbot: env takes no arguments\n" + unknown},
-		{name: "version", args: []string{"version"}, wantStdout: "dialogbot " + dialog.Version + "\n"},
+		{name: "version", args: []string{"version"}, wantStdout: versionText(debug.ReadBuildInfo())},
+		{name: "--version", args: []string{"--version"}, wantStdout: versionText(debug.ReadBuildInfo())},
+		{name: "-v", args: []string{"-v"}, wantStdout: versionText(debug.ReadBuildInfo())},
 		{name: "help", args: []string{"help"}, wantStdout: helpText},
 		{name: "--help", args: []string{"--help"}, wantStdout: helpText},
 		{name: "unknown command", args: []string{"frobnicate"}, wantCode: 2,
 			wantStderr: "dialogbot: unknown command \"frobnicate\"\n" + unknown},
 		{name: "no command runs serve", args: nil, wantCode: 1,
-			wantStderr: "dialogbot: SLACK_BOT_TOKEN: required for serve (the bot token, \"xoxb-...\")\n"},
-		{name: "serve without tokens", args: []string{"serve"}, wantCode: 1,
-			wantStderr: "dialogbot: SLACK_BOT_TOKEN: required for serve (the bot token, \"xoxb-...\")\n"},
+			wantStderr: "dialogbot: SLACK_BOT_TOKEN: required for serve (the bot token, \"xoxb-...\")\n" +
+				"dialogbot: SLACK_APP_TOKEN: required for serve (an app-level token, \"xapp-...\")\n" +
+				"dialogbot: DIALOGTECH_ACCESS_KEY: required unless DIALOGTECH_SANDBOX=true\n" +
+				"dialogbot: DIALOGTECH_SECRET_ACCESS_KEY: required unless DIALOGTECH_SANDBOX=true\n"},
+		{name: "serve with nothing set names every missing setting", args: []string{"serve"}, wantCode: 1,
+			wantStderr: "dialogbot: SLACK_BOT_TOKEN: required for serve (the bot token, \"xoxb-...\")\n" +
+				"dialogbot: SLACK_APP_TOKEN: required for serve (an app-level token, \"xapp-...\")\n" +
+				"dialogbot: DIALOGTECH_ACCESS_KEY: required unless DIALOGTECH_SANDBOX=true\n" +
+				"dialogbot: DIALOGTECH_SECRET_ACCESS_KEY: required unless DIALOGTECH_SANDBOX=true\n"},
+		{name: "unknown command, near a real one", args: []string{"consle"}, wantCode: 2,
+			wantStderr: "dialogbot: unknown command \"consle\" (did you mean console?)\n" + unknown},
+		{name: "version takes nothing more", args: []string{"version", "now"}, wantCode: 2,
+			wantStderr: "dialogbot: version takes no arguments\n" + unknown},
 		{name: "serve with an argument", args: []string{"serve", "now"}, wantCode: 2,
 			wantStderr: "dialogbot: serve takes no arguments\n" + unknown},
 	}
@@ -110,8 +124,10 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{name: "unreadable setting", env: env{"ALERT_THRESHOLD": "most"}, mode: config.ModeConsole,
 			wantStderr: "dialogbot: ALERT_THRESHOLD: must be a number greater than 0 and at most 1 (got \"most\")\n"},
-		{name: "several bad settings give one line", env: env{"WORKERS": "0", "LOG_LEVEL": "loud"}, mode: config.ModeServe,
-			wantStderr: "dialogbot: SLACK_BOT_TOKEN: required for serve (the bot token, \"xoxb-...\")\n"},
+		{name: "several bad settings give one line each", env: env{"WORKERS": "0", "LOG_LEVEL": "loud", "ALERT_THRESHOLD": "most", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "DIALOGTECH_SANDBOX": "true"}, mode: config.ModeServe,
+			wantStderr: "dialogbot: ALERT_THRESHOLD: must be a number greater than 0 and at most 1 (got \"most\")\n" +
+				"dialogbot: WORKERS: must be a whole number from 1 to 1024 (got \"0\")\n" +
+				"dialogbot: LOG_LEVEL: must be debug, info, warn or error (got \"loud\")\n"},
 		{name: "wrong token is not echoed", mode: config.ModeServe, env: env{
 			"SLACK_BOT_TOKEN": botToken, "SLACK_APP_TOKEN": "xapp-1", "DIALOGTECH_SANDBOX": "true",
 		}, wantStderr: "dialogbot: SLACK_BOT_TOKEN: must start with \"xoxb-\"\n"},
@@ -130,10 +146,13 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-func TestFirstProblemOfAnyError(t *testing.T) {
+func TestProblemsOneLineEach(t *testing.T) {
 	err := errors.Join(errors.New("first\nstill first"), errors.New("second"))
-	if got := firstProblem(err); got != "first" {
-		t.Errorf("firstProblem = %q, want %q", got, "first")
+	if diff := cmp.Diff([]string{"first; still first", "second"}, problems(err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"one"}, problems(errors.New("one"))); diff != "" {
+		t.Errorf("problems of one error (-want +got):\n%s", diff)
 	}
 }
 
@@ -174,10 +193,40 @@ func TestBinary(t *testing.T) {
 		t.Errorf("dialogbot env variables (-want +got):\n%s", diff)
 	}
 
+	// A binary built from the repository says which commit it is.
+	for _, arg := range []string{"version", "--version", "-v"} {
+		stdout, stderr, code = dialogbot(t.Context(), arg)
+		if code != 0 || stderr != "" || !strings.Contains(stdout, "built with "+runtime.Version()) {
+			t.Errorf("dialogbot %s: exit %d, stdout %q, stderr %q", arg, code, stdout, stderr)
+		}
+		if head, err := gitHead(t); err == nil {
+			if want := "commit " + strings.TrimSpace(string(head)); !strings.Contains(stdout, want) {
+				t.Errorf("dialogbot %s built from a git checkout:\n%s\nwant %q", arg, stdout, want)
+			}
+		} else {
+			t.Logf("the commit is not checked: %v", err)
+		}
+	}
+
 	stdout, stderr, code = dialogbot(t.Context(), "frobnicate")
 	if code != 2 || stdout != "" || !strings.HasPrefix(stderr, "dialogbot: unknown command") {
 		t.Errorf("dialogbot frobnicate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+}
+
+// gitHead is the commit checked out, when go build can record it: in a
+// clone, whose .git is a directory (go build does not read a git
+// worktree's .git file).
+func gitHead(t *testing.T) (string, error) {
+	top, err := exec.CommandContext(t.Context(), "git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return "", fmt.Errorf("no git checkout: %w", err)
+	}
+	if st, err := os.Stat(filepath.Join(strings.TrimSpace(string(top)), ".git")); err != nil || !st.IsDir() {
+		return "", errors.New("a git worktree, whose commit go build does not record")
+	}
+	head, err := exec.CommandContext(t.Context(), "git", "rev-parse", "HEAD").Output()
+	return string(head), err
 }
 
 // buildBinary builds the program into a temporary directory.
@@ -188,7 +237,9 @@ func buildBinary(t *testing.T) string {
 		t.Skip("no go command in PATH")
 	}
 	bin := filepath.Join(t.TempDir(), "dialogbot")
-	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, ".")
+	// -buildvcs=auto as go build has by default, even where GOFLAGS
+	// turns it off: the version must show the commit.
+	build := exec.CommandContext(t.Context(), goTool, "build", "-buildvcs=auto", "-o", bin, ".")
 	// As on a machine with no C compiler: one static binary.
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

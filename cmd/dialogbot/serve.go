@@ -21,10 +21,13 @@ func serve(ctx context.Context, getenv func(string) (string, bool), stderr io.Wr
 		return 1
 	}
 	log := newLogger(cfg, stderr, cfg.LogLevel())
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	log.Info("starting", "config", cfg)
 	// RunServe also serves /healthz, /readyz and /metrics on HTTP_ADDR.
 	if err := app.RunServe(ctx, cfg, log); err != nil {
-		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
+		fmt.Fprintln(stderr, "dialogbot:", oneLine(app.Redact(err.Error(), cfg.Secrets())))
 		return 1
 	}
 	log.Info("stopped")
@@ -55,9 +58,12 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 	}
 	// In a terminal session, logs below warnings would drown the replies.
 	log := newLogger(cfg, stderr, max(cfg.LogLevel(), slog.LevelWarn))
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
-		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
+		fmt.Fprintln(stderr, "dialogbot:", oneLine(app.Redact(err.Error(), cfg.Secrets())))
 		return 1
 	}
 	defer a.Close()
@@ -110,7 +116,7 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 		cancel()
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "dialogbot:", app.Redact(err.Error(), cfg.Secrets()))
+		fmt.Fprintln(stderr, "dialogbot:", oneLine(app.Redact(err.Error(), cfg.Secrets())))
 		return 1
 	}
 	return 0

@@ -51,6 +51,11 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 		o(&ro)
 	}
 	m := metrics.New(metrics.Known{Commands: commandNames(), Actions: actionIDs(), StoreOps: storeOps})
+	// The tokens first: a refused token stops the program before it has
+	// created or migrated any database.
+	if err := bot.CheckTokens(ctx, botConfig(cfg)); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dialogbot/dialogbot/alerts"
 	"github.com/dialogbot/dialogbot/bot"
+	"github.com/dialogbot/dialogbot/config"
 	"github.com/slack-go/slack"
 )
 
@@ -36,13 +37,7 @@ func (a *App) Serve(ctx context.Context, opts ...ServeOption) error {
 	}
 	cfg := a.Config
 	botOpts := append([]bot.Option{bot.WithLogger(a.Log), bot.WithHome(a.home), bot.WithGroupsChanged(a.groupChanged)}, so.botOpts...)
-	b, err := bot.New(bot.Config{
-		BotToken:        cfg.SlackBotToken.Value(),
-		AppToken:        cfg.SlackAppToken.Value(),
-		APIURL:          cfg.SlackAPIURL,
-		Workers:         cfg.Workers,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-	}, a.Handler, botOpts...)
+	b, err := bot.New(botConfig(cfg), a.Handler, botOpts...)
 	if err != nil {
 		return err
 	}
@@ -121,4 +116,15 @@ func (a *App) home(ctx context.Context, userID string) (slack.HomeTabViewRequest
 		return slack.HomeTabViewRequest{}, err
 	}
 	return bot.HomeTab(m), nil
+}
+
+// botConfig is what the Slack transport needs of the settings.
+func botConfig(cfg *config.Config) bot.Config {
+	return bot.Config{
+		BotToken:        cfg.SlackBotToken.Value(),
+		AppToken:        cfg.SlackAppToken.Value(),
+		APIURL:          cfg.SlackAPIURL,
+		Workers:         cfg.Workers,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+	}
 }
