@@ -51,8 +51,18 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 		o(&ro)
 	}
 	m := metrics.New(metrics.Known{Commands: commandNames(), Actions: actionIDs(), StoreOps: storeOps})
-	// The tokens first: a refused token stops the program before it has
-	// created or migrated any database.
+	// What can be checked without touching anything comes first: the
+	// address to serve on (nothing is served on it yet), then the tokens,
+	// so that a port in use or a refused token stops the program before
+	// it has created or migrated any database.
+	ln := ro.listener
+	if ln == nil && cfg.HTTPAddr != "" {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("HTTP_ADDR: %w", err)
+		}
+		defer ln.Close() // closed by the server's Shutdown when it got that far
+	}
 	if err := bot.CheckTokens(ctx, botConfig(cfg)); err != nil {
 		return err
 	}
@@ -76,12 +86,6 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 	ready := &metrics.Readiness{Store: observed, MaxSilence: ro.maxSilence, Log: log}
 	stopReady := context.AfterFunc(ctx, ready.Stopping)
 	defer stopReady()
-	ln := ro.listener
-	if ln == nil && cfg.HTTPAddr != "" {
-		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return fmt.Errorf("HTTP_ADDR: %w", err)
-		}
-	}
 	if ln != nil {
 		srv := metrics.Serve(ln, metrics.Handler(m, ready), log)
 		log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
