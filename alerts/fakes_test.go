@@ -21,6 +21,7 @@ type memStore struct {
 	claims  map[string]bool
 	samples []store.Sample
 	leases  map[string]lease
+	due     map[string]store.DueNotice
 }
 
 type lease struct {
@@ -123,6 +124,40 @@ func (m *memStore) AcquireLease(_ context.Context, name, holder string, ttl time
 	return true, nil
 }
 
+func (m *memStore) DeferNotification(_ context.Context, n store.DueNotice) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.claims, fmt.Sprintf("%s/%d/%s", n.Key, n.Episode, n.Claim))
+	if m.due == nil {
+		m.due = map[string]store.DueNotice{}
+	}
+	m.due[fmt.Sprintf("%s/%d/%s", n.Key, n.Episode, n.Claim)] = n
+	return nil
+}
+
+func (m *memStore) DueNotices(_ context.Context, now time.Time, limit int) ([]store.DueNotice, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.DueNotice
+	for _, n := range m.due {
+		if !n.NextAt.After(now) {
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.DueNotice) int { return a.NextAt.Compare(b.NextAt) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (m *memStore) NotificationSent(_ context.Context, key string, episode int64, claim string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.due, fmt.Sprintf("%s/%d/%s", key, episode, claim))
+	return nil
+}
+
 func (m *memStore) LeaseExpiry(_ context.Context, name string) (string, time.Time, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -154,6 +189,10 @@ type recorder struct {
 	calls     []call
 	n         int
 	failPosts int
+	// failReplies and failUpdates make the next thread replies or edits
+	// fail with failErr.
+	failReplies, failUpdates int
+	failErr                  error
 }
 
 func (p *recorder) Post(_ context.Context, channel string, m reply.Message) (string, error) {
@@ -172,6 +211,10 @@ func (p *recorder) Post(_ context.Context, channel string, m reply.Message) (str
 func (p *recorder) Update(_ context.Context, channel, ts string, m reply.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.failUpdates > 0 {
+		p.failUpdates--
+		return p.failErr
+	}
 	p.calls = append(p.calls, call{Op: "update", Channel: channel, TS: ts, Msg: m})
 	return nil
 }
@@ -179,6 +222,10 @@ func (p *recorder) Update(_ context.Context, channel, ts string, m reply.Message
 func (p *recorder) Reply(_ context.Context, channel, threadTS string, m reply.Message) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.failReplies > 0 {
+		p.failReplies--
+		return "", p.failErr
+	}
 	p.n++
 	p.calls = append(p.calls, call{Op: "reply", Channel: channel, TS: threadTS, Msg: m})
 	return fmt.Sprintf("%d.000100", p.n), nil

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,9 @@ type Store interface {
 	PutAlertState(ctx context.Context, s *store.AlertState, prevUpdatedAt time.Time) error
 	ListAlertStates(ctx context.Context) ([]*store.AlertState, error)
 	ClaimNotification(ctx context.Context, key string, episode int64, state string, at time.Time) error
+	DeferNotification(ctx context.Context, n store.DueNotice) error
+	DueNotices(ctx context.Context, now time.Time, limit int) ([]store.DueNotice, error)
+	NotificationSent(ctx context.Context, key string, episode int64, claim string) error
 	AddSamples(ctx context.Context, samples []store.Sample) error
 	Samples(ctx context.Context, itemID int, since time.Time) ([]store.Sample, error)
 	PruneSamples(ctx context.Context, before time.Time) error
@@ -61,6 +65,13 @@ func WithLogger(l *slog.Logger) Option { return func(r *Runner) { r.log = l } }
 func WithPacer(wait func(ctx context.Context, channel string) error) Option {
 	return func(r *Runner) { r.pace = wait }
 }
+
+// WithResendObserver is called after a notice Slack did not take the
+// first time was sent again, with "refused" (Slack said no: the resend is
+// the only copy) or "answer_lost" (Slack's answer was lost: it may have
+// posted the first, so this may be a second copy). It must be cheap and
+// safe for concurrent use.
+func WithResendObserver(f func(reason string)) Option { return func(r *Runner) { r.onResend = f } }
 
 // WithSleep replaces how the runner waits for a lease to run out (tests
 // with a fake clock advance it instead).
@@ -102,6 +113,9 @@ type Runner struct {
 	log    *slog.Logger
 	pace   func(ctx context.Context, channel string) error
 	onPost func(state string) // may be nil
+	// onResend is told of each notice sent again, with why it was due:
+	// "refused" or "answer_lost" (the resend may be a second copy).
+	onResend func(reason string)
 	wait   func(ctx context.Context, d time.Duration) error
 
 	leaseTTL time.Duration
@@ -221,6 +235,9 @@ func (r *Runner) tick(ctx context.Context, sched cron.Schedule) {
 }
 
 func (r *Runner) run(ctx context.Context, now time.Time) error {
+	if err := r.resendDue(ctx, now); err != nil {
+		r.log.WarnContext(ctx, "alerts: resend due notices", "error", err)
+	}
 	rows, err := r.st.ListAlertStates(ctx)
 	if err != nil {
 		return fmt.Errorf("alerts: list alert states: %w", err)
@@ -384,37 +401,129 @@ func (r *Runner) deliver(ctx context.Context, st State, notices []Notice, now ti
 		if n != NoticePost && st.MessageTS == "" {
 			continue
 		}
-		var m reply.Message
-		if n == NoticePost || n == NoticeUpdate {
-			m = alertMessage(st, r.s)
-		} else {
-			m = threadMessage(st, n)
-		}
-		if !r.claim(ctx, st.Key, st.Episode, string(n)+"-"+strconv.FormatInt(st.Rev, 10), now) {
+		claim := string(n) + "-" + strconv.FormatInt(st.Rev, 10)
+		if !r.claim(ctx, st.Key, st.Episode, claim, now) {
 			continue
 		}
 		if err := r.pace(ctx, channel); err != nil {
 			r.log.WarnContext(ctx, "alerts: notice not sent", "key", st.Key, "notice", n, "error", err)
+			if n != NoticePost {
+				r.deferNotice(ctx, st, n, claim, 0, err, now)
+			}
 			return posted
 		}
-		var err error
-		switch n {
-		case NoticePost:
-			posted, err = r.poster.Post(ctx, channel, m)
-		case NoticeUpdate:
-			err = r.poster.Update(ctx, channel, st.MessageTS, m)
-		default:
-			_, err = r.poster.Reply(ctx, channel, st.MessageTS, m)
-		}
-		if err != nil {
-			// Claimed and not sent: the claim stands, so nothing is sent
-			// twice. A lost post is retried by Decide after postRetry.
+		ts, err := r.send(ctx, channel, st, n)
+		switch {
+		case err != nil && n == NoticePost:
+			// Claimed and not posted: Decide posts the episode again after
+			// postRetry, under a new claim.
 			r.log.WarnContext(ctx, "alerts: notice not sent", "key", st.Key, "notice", n, "error", err)
-		} else if n != NoticeUpdate && r.onPost != nil {
-			r.onPost(string(st.Level))
+		case err != nil:
+			r.log.WarnContext(ctx, "alerts: notice not sent; it stays due", "key", st.Key, "notice", n, "error", err)
+			r.deferNotice(ctx, st, n, claim, 1, err, now)
+		default:
+			if n == NoticePost {
+				posted = ts
+			}
+			if n != NoticeUpdate && r.onPost != nil {
+				r.onPost(string(st.Level))
+			}
 		}
 	}
 	return posted
+}
+
+// send makes one notice's Slack call.
+func (r *Runner) send(ctx context.Context, channel string, st State, n Notice) (string, error) {
+	switch n {
+	case NoticePost:
+		return r.poster.Post(ctx, channel, alertMessage(st, r.s))
+	case NoticeUpdate:
+		return "", r.poster.Update(ctx, channel, st.MessageTS, alertMessage(st, r.s))
+	}
+	return r.poster.Reply(ctx, channel, st.MessageTS, threadMessage(st, n))
+}
+
+// resendDelay is how long a notice Slack did not take waits after its
+// attempts-th try: the next run for the first, then from a minute,
+// doubling, to an hour.
+func resendDelay(attempts int) time.Duration {
+	if attempts <= 1 {
+		return 0
+	}
+	return min(time.Minute<<min(attempts-2, 6), time.Hour)
+}
+
+// deferNotice gives a notice that was not sent back its claim and makes it
+// due again, with the state it was drawn from.
+func (r *Runner) deferNotice(ctx context.Context, st State, n Notice, claim string, attempts int, sendErr error, now time.Time) {
+	saved, err := toStore(st)
+	var raw []byte
+	if err == nil {
+		raw, err = json.Marshal(saved)
+	}
+	if err != nil {
+		r.log.ErrorContext(ctx, "alerts: notice lost: cannot encode it", "key", st.Key, "notice", n, "error", err)
+		return
+	}
+	due := store.DueNotice{Key: st.Key, Episode: st.Episode, Claim: claim, Notice: string(n), State: raw,
+		Attempts: attempts, Lost: sendErr != nil && !errors.Is(sendErr, reply.ErrRefused), NextAt: now.Add(resendDelay(attempts))}
+	if err := r.st.DeferNotification(ctx, due); err != nil {
+		r.log.ErrorContext(ctx, "alerts: notice not sent and cannot be kept due", "key", st.Key, "notice", n, "error", err)
+	}
+}
+
+// resendDue sends the notices that are due again. A resend after a lost
+// answer may make a second copy (Slack may have posted the first); it is
+// counted.
+func (r *Runner) resendDue(ctx context.Context, now time.Time) error {
+	due, err := r.st.DueNotices(ctx, now, 50)
+	if err != nil {
+		return fmt.Errorf("alerts: due notices: %w", err)
+	}
+	for _, d := range due {
+		var row store.AlertState
+		if err := json.Unmarshal(d.State, &row); err != nil {
+			r.log.ErrorContext(ctx, "alerts: due notice unreadable; dropped", "key", d.Key, "notice", d.Notice, "error", err)
+			_ = r.st.NotificationSent(ctx, d.Key, d.Episode, d.Claim)
+			continue
+		}
+		st, n := FromStore(row), Notice(d.Notice)
+		if n == NoticeUpdate {
+			// An edit shows the alert as it is now, if it is the same episode.
+			if cur, err := r.st.GetAlertState(ctx, d.Key); err == nil && cur.Episode == d.Episode {
+				st = FromStore(*cur)
+			}
+		}
+		if !r.claim(ctx, d.Key, d.Episode, d.Claim, now) {
+			continue
+		}
+		channel := cmp.Or(st.ChannelID, r.s.Channel)
+		if err := r.pace(ctx, channel); err != nil {
+			r.deferNotice(ctx, st, n, d.Claim, d.Attempts, err, now)
+			return err
+		}
+		if _, err := r.send(ctx, channel, st, n); err != nil {
+			r.log.WarnContext(ctx, "alerts: notice not sent again; it stays due", "key", d.Key, "notice", n, "attempts", d.Attempts+1, "error", err)
+			r.deferNotice(ctx, st, n, d.Claim, d.Attempts+1, err, now)
+			continue
+		}
+		reason := "refused"
+		if d.Lost {
+			reason = "answer_lost"
+		}
+		r.log.InfoContext(ctx, "alerts: notice sent again", "key", d.Key, "notice", n, "attempts", d.Attempts+1, "after", reason)
+		if r.onResend != nil {
+			r.onResend(reason)
+		}
+		if n != NoticeUpdate && r.onPost != nil {
+			r.onPost(string(st.Level))
+		}
+		if err := r.st.NotificationSent(ctx, d.Key, d.Episode, d.Claim); err != nil {
+			r.log.WarnContext(ctx, "alerts: sent notice still listed as due", "key", d.Key, "notice", n, "error", err)
+		}
+	}
+	return nil
 }
 
 // claim records a notice in the notification log; false means it must not

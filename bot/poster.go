@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/dialogbot/dialogbot/reply"
@@ -19,7 +20,7 @@ func NewPoster(api *slack.Client) *Poster { return &Poster{api: api} }
 func (p *Poster) Post(ctx context.Context, channel string, m reply.Message) (string, error) {
 	_, ts, err := p.api.PostMessageContext(ctx, channel, msgOptions(m)...)
 	if err != nil {
-		return "", fmt.Errorf("slack: chat.postMessage: %w", redactURLError(err))
+		return "", sendError("chat.postMessage", err)
 	}
 	return ts, nil
 }
@@ -27,7 +28,7 @@ func (p *Poster) Post(ctx context.Context, channel string, m reply.Message) (str
 // Update replaces the message at ts.
 func (p *Poster) Update(ctx context.Context, channel, ts string, m reply.Message) error {
 	if _, _, _, err := p.api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...); err != nil {
-		return fmt.Errorf("slack: chat.update: %w", redactURLError(err))
+		return sendError("chat.update", err)
 	}
 	return nil
 }
@@ -36,9 +37,21 @@ func (p *Poster) Update(ctx context.Context, channel, ts string, m reply.Message
 func (p *Poster) Reply(ctx context.Context, channel, threadTS string, m reply.Message) (string, error) {
 	_, ts, err := p.api.PostMessageContext(ctx, channel, append(msgOptions(m), slack.MsgOptionTS(threadTS))...)
 	if err != nil {
-		return "", fmt.Errorf("slack: chat.postMessage (thread): %w", redactURLError(err))
+		return "", sendError("chat.postMessage (thread)", err)
 	}
 	return ts, nil
+}
+
+// sendError says whether Slack refused the call (ok:false, or rate limited
+// past the retries: nothing was posted), which is reply.ErrRefused, or its
+// answer was lost (it may have been).
+func sendError(method string, err error) error {
+	var se slack.SlackErrorResponse
+	var rl *slack.RateLimitedError
+	if errors.As(err, &se) || errors.As(err, &rl) {
+		return fmt.Errorf("slack: %s: %w: %w", method, reply.ErrRefused, redactURLError(err))
+	}
+	return fmt.Errorf("slack: %s: %w", method, redactURLError(err))
 }
 
 // HomeTab renders a reply as an App Home view (at most 100 blocks).

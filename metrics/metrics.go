@@ -72,6 +72,7 @@ type Metrics struct {
 	calls        *prometheus.CounterVec
 	callDuration *prometheus.HistogramVec
 	alerts       *prometheus.CounterVec
+	resent       *prometheus.CounterVec
 	connEvents   *prometheus.CounterVec
 	reconnects   prometheus.Counter
 	connected    prometheus.Gauge
@@ -113,6 +114,10 @@ func New(k Known) *Metrics {
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dialogbot_alerts_posted_total", Help: "Capacity alerts posted to Slack, by state.",
 		}, []string{"state"}),
+		resent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dialogbot_alert_notices_resent_total",
+			Help: "Alert notices sent again after Slack did not take them, by why: refused (the resend is the only copy) or answer_lost (Slack may have posted the first: a possible second copy).",
+		}, []string{"reason"}),
 		connEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dialogbot_socket_connection_events_total", Help: "Socket Mode connection state changes.",
 		}, []string{"state"}),
@@ -131,7 +136,7 @@ func New(k Known) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.envelopes, m.acks, m.ackLatency, m.commands, m.actions, m.transitions,
-		m.calls, m.callDuration, m.alerts, m.connEvents, m.reconnects, m.connected, m.storeErrors,
+		m.calls, m.callDuration, m.alerts, m.resent, m.connEvents, m.reconnects, m.connected, m.storeErrors,
 	)
 	// Known series start at zero, so a rate() sees the first event and a
 	// dashboard lists them before anything happened.
@@ -216,6 +221,14 @@ func (m *Metrics) DialogTechCall(action, outcome string, d time.Duration) {
 // AlertPosted counts a capacity alert posted in state.
 func (m *Metrics) AlertPosted(state string) {
 	m.alerts.WithLabelValues(label(state, AlertStates)).Inc()
+}
+
+// ResendReasons are why an alert notice was sent again.
+var ResendReasons = []string{"refused", "answer_lost"}
+
+// AlertResent counts an alert notice sent again, by reason.
+func (m *Metrics) AlertResent(reason string) {
+	m.resent.WithLabelValues(label(reason, ResendReasons)).Inc()
 }
 
 // StoreError counts a failed store call.

@@ -10,9 +10,15 @@
 package reply
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 )
+
+// ErrRefused marks a send the chat definitely did not carry out (Slack
+// answered ok:false, or 429 past its retries): sending it again cannot make
+// a second copy. Any other send error may have been carried out.
+var ErrRefused = errors.New("the chat refused the message; it was not posted")
 
 // Visibility says who sees a reply.
 type Visibility int

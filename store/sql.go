@@ -597,6 +597,66 @@ func (s *sqlStore) ClaimNotification(ctx context.Context, key string, episode in
 	return nil
 }
 
+// DeferNotification: the claim's row goes and the due row comes in one
+// transaction, so a notice is either claimed or due, never neither.
+func (s *sqlStore) DeferNotification(ctx context.Context, n DueNotice) error {
+	if n.NextAt.IsZero() {
+		n.NextAt = now()
+	}
+	lost := 0
+	if n.Lost {
+		lost = 1
+	}
+	err := s.inTx(ctx, func(q querier) error {
+		if _, err := q.exec(ctx, `DELETE FROM notification_claims WHERE key = $1 AND episode = $2 AND state = $3`, n.Key, n.Episode, n.Claim); err != nil {
+			return err
+		}
+		_, err := q.exec(ctx, `INSERT INTO notices_due (key, episode, claim, notice, state, attempts, lost, next_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (key, episode, claim) DO UPDATE SET notice = excluded.notice, state = excluded.state,
+				attempts = excluded.attempts, lost = excluded.lost, next_at = excluded.next_at`,
+			n.Key, n.Episode, n.Claim, n.Notice, optBytes(n.State), n.Attempts, lost, s.at(n.NextAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: defer notification %s/%d/%s: %w", n.Key, n.Episode, n.Claim, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) DueNotices(ctx context.Context, at time.Time, limit int) ([]DueNotice, error) {
+	query := `SELECT key, episode, claim, notice, state, attempts, lost, next_at FROM notices_due
+		WHERE next_at <= $1 ORDER BY next_at, key, episode, claim`
+	args := []any{s.at(at)}
+	if limit > 0 {
+		query += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	var list []DueNotice
+	err := each(ctx, s.read, func(sc scanner) error {
+		var (
+			n     DueNotice
+			state []byte
+			lost  int64
+		)
+		err := sc.Scan(&n.Key, &n.Episode, &n.Claim, &n.Notice, &state, &n.Attempts, &lost, timeDest{&n.NextAt})
+		n.State, n.Lost = rawJSON(state), lost != 0
+		list = append(list, n)
+		return err
+	}, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: due notices: %w", err)
+	}
+	return list, nil
+}
+
+func (s *sqlStore) NotificationSent(ctx context.Context, key string, episode int64, claim string) error {
+	if _, err := s.write.exec(ctx, `DELETE FROM notices_due WHERE key = $1 AND episode = $2 AND claim = $3`, key, episode, claim); err != nil {
+		return fmt.Errorf("store: notification sent %s/%d/%s: %w", key, episode, claim, err)
+	}
+	return nil
+}
+
 // AddSamples stores all samples or none. A sample for an (ItemID, At)
 // already stored replaces it, so that a reading recorded twice (by two
 // replicas, or after a retry) counts once.

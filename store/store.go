@@ -160,6 +160,21 @@ type AlertState struct {
 	UpdatedAt    time.Time
 }
 
+// DueNotice is an alert notice Slack did not take, waiting to be sent
+// again. Key, Episode and Claim name its claim (ClaimNotification).
+type DueNotice struct {
+	Key      string
+	Episode  int64
+	Claim    string
+	Notice   string          // which notice: update, escalate, resolved, ...
+	State    json.RawMessage // the alert state it was drawn from
+	Attempts int             // sends tried so far
+	// Lost: the last try's answer was lost, so Slack may have posted it;
+	// sending it again may make a second copy.
+	Lost   bool
+	NextAt time.Time
+}
+
 // Sample is one usage reading of one add-on.
 type Sample struct {
 	ItemID int
@@ -219,6 +234,14 @@ type Store interface {
 	// second claim gets ErrDuplicate. This is what makes "post once" hold
 	// across replicas.
 	ClaimNotification(ctx context.Context, key string, episode int64, state string, at time.Time) error
+	// DeferNotification releases n's claim and records n as due, in one
+	// transaction (replacing an earlier due row of the same claim).
+	DeferNotification(ctx context.Context, n DueNotice) error
+	// DueNotices lists the notices due at now (NextAt <= now), oldest
+	// first, at most limit.
+	DueNotices(ctx context.Context, now time.Time, limit int) ([]DueNotice, error)
+	// NotificationSent drops the due row of a claim that was sent.
+	NotificationSent(ctx context.Context, key string, episode int64, claim string) error
 
 	AddSamples(ctx context.Context, samples []Sample) error
 	// Samples returns itemID's samples with At >= since, oldest first.

@@ -118,6 +118,7 @@ func (a *App) Instrument(m *metrics.Metrics) {
 	command.WithObserver(m.Handled)(a.Handler)
 	if a.Alerts != nil {
 		alerts.WithPostObserver(m.AlertPosted)(a.Alerts)
+		alerts.WithResendObserver(m.AlertResent)(a.Alerts)
 	}
 }
 

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentAlertState", testConcurrentAlertState},
 		{"ClaimNotification", testClaimNotification},
 		{"ConcurrentClaimNotification", testConcurrentClaimNotification},
+		{"DeferNotification", testDeferNotification},
 		{"Samples", testSamples},
 		{"KV", testKV},
 		{"Lease", testLease},
@@ -1192,3 +1193,46 @@ func testLeaseExpiry(t *testing.T, s store.Store) {
 		t.Errorf("LeaseExpiry = %q, %v, %v; want a, %v", holder, expires, err, at(time.Minute))
 	}
 }
+
+// testDeferNotification: a deferred notice's claim is free again and the
+// notice is listed from its time; once sent it is not.
+func testDeferNotification(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if err := s.ClaimNotification(ctx, "addon:6", 2, "resolved-3", at(0)); err != nil {
+		t.Fatal(err)
+	}
+	n := store.DueNotice{Key: "addon:6", Episode: 2, Claim: "resolved-3", Notice: "resolved", State: json.RawMessage(`{"a":1}`), Attempts: 1, Lost: true, NextAt: at(time.Minute)}
+	if err := s.DeferNotification(ctx, n); err != nil {
+		t.Fatalf("DeferNotification: %v", err)
+	}
+	if due, err := s.DueNotices(ctx, at(30*time.Second), 0); err != nil || len(due) != 0 {
+		t.Errorf("DueNotices before its time = %v, %v; want none", due, err)
+	}
+	due, err := s.DueNotices(ctx, at(time.Minute), 0)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("DueNotices = %v, %v; want the one", due, err)
+	}
+	n.NextAt = normalize(n.NextAt)
+	if diff := cmp.Diff(n, due[0]); diff != "" {
+		t.Errorf("due notice (-want +got):\n%s", diff)
+	}
+	// The claim is free: the resend claims it.
+	if err := s.ClaimNotification(ctx, "addon:6", 2, "resolved-3", at(time.Minute)); err != nil {
+		t.Errorf("claim after DeferNotification: %v", err)
+	}
+	n.Attempts, n.Lost = 2, false
+	if err := s.DeferNotification(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.DueNotices(ctx, at(time.Hour), 0); len(due) != 1 || due[0].Attempts != 2 || due[0].Lost {
+		t.Errorf("after a second deferral: %+v, want one row with 2 attempts", due)
+	}
+	if err := s.NotificationSent(ctx, "addon:6", 2, "resolved-3"); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.DueNotices(ctx, at(time.Hour), 0); len(due) != 0 {
+		t.Errorf("after NotificationSent: %+v, want none", due)
+	}
+}
+
+func normalize(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
