@@ -116,7 +116,7 @@ type Runner struct {
 	// onResend is told of each notice sent again, with why it was due:
 	// "refused" or "answer_lost" (the resend may be a second copy).
 	onResend func(reason string)
-	wait   func(ctx context.Context, d time.Duration) error
+	wait     func(ctx context.Context, d time.Duration) error
 
 	leaseTTL time.Duration
 	holder   string // this runner's name in the lease: host/pid/random
