@@ -195,14 +195,14 @@ func readErrorMessage(st State) reply.Message {
 	}
 	title := "Cannot read add-on usage"
 	body := fmt.Sprintf("addons.list failed on %d runs in a row. Capacity alerts cannot see usage until it works again.\nLast error: %s",
-		st.Failures, st.Reason)
+		st.Failures, reply.Clean(st.Reason))
 	blocks := []reply.Block{reply.Header{Text: title}, reply.Section{Text: body}}
 	if st.SnoozedBy != "" {
 		blocks = append(blocks, reply.Context{Text: fmt.Sprintf("Snoozed by %s until %s.", reply.Mention(st.SnoozedBy), st.SnoozedUntil.UTC().Format(timeLayout))})
 	} else {
 		blocks = append(blocks, reply.Context{Text: "Failing since " + st.Since.UTC().Format(timeLayout) + "."})
 	}
-	return reply.Message{Text: title + ": " + st.Reason, Blocks: blocks, Visibility: reply.InChannel}
+	return reply.Message{Text: title + ": " + reply.Clean(st.Reason), Blocks: blocks, Visibility: reply.InChannel}
 }
 
 // threadMessage is the reply a notice puts in the episode's thread.
@@ -213,7 +213,7 @@ func threadMessage(st State, n Notice) reply.Message {
 	case st.Key == ReadErrorKey && n == NoticeResolve:
 		text = "Add-on usage can be read again."
 	case st.Key == ReadErrorKey:
-		text = fmt.Sprintf("Still cannot read add-on usage (%d failed runs). Last error: %s", st.Failures, st.Reason)
+		text = fmt.Sprintf("Still cannot read add-on usage (%d failed runs). Last error: %s", st.Failures, reply.Clean(st.Reason))
 	case n == NoticeEscalate:
 		text = fmt.Sprintf("Now critical: %s is at %d/%d, %d left.", name(r), r.InUse, r.Total, r.Left())
 	case n == NoticeRepeat:

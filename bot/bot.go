@@ -42,7 +42,7 @@ type HomeView func(ctx context.Context, userID string) (slack.HomeTabViewRequest
 type Observer interface {
 	Envelope(kind string)
 	Acked(kind string, latency time.Duration)
-	Connection(state string) // "connecting", "connected", "disconnected", "error"
+	Connection(state string) // "connecting", "connected" (hello), "error"
 }
 
 // Bot is a running Slack transport.
@@ -289,19 +289,22 @@ func CheckTokens(ctx context.Context, cfg Config) error {
 // before any work: Slack wants an ack within 3 seconds, and the work may
 // wait on DialogTech for longer.
 func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) error {
+	// slack-go v0.35.0 handles Slack's `disconnect` itself and never hands
+	// it over: a reconnect shows as `connecting` (the old socket is done
+	// with), then `connected` (a socket is open) and `hello` (Slack will
+	// send envelopes on it). Only hello means up.
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
+		if b.connected.Swap(false) {
+			b.log.Info("socket mode reconnecting")
+		}
 		b.observer.Connection("connecting")
 	case socketmode.EventTypeConnected:
+		b.log.Debug("socket mode socket open; waiting for hello")
+	case socketmode.EventTypeHello:
 		b.connected.Store(true)
 		b.observer.Connection("connected")
 		b.log.Info("socket mode connected")
-	case socketmode.EventTypeHello:
-		b.connected.Store(true)
-	case socketmode.EventTypeDisconnect:
-		b.connected.Store(false)
-		b.observer.Connection("disconnected")
-		b.log.Info("socket mode disconnect requested; reconnecting")
 	case socketmode.EventTypeConnectionError:
 		b.connected.Store(false)
 		b.observer.Connection("error")
@@ -315,20 +318,21 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) error {
 		kind := string(evt.Type)
 		b.observer.Envelope(kind)
 		received := time.Now()
-		payload := ackPayload(evt)
-		var err error
-		if payload != nil {
-			err = b.sm.Ack(*evt.Request, payload)
-		} else {
-			err = b.sm.Ack(*evt.Request)
+		if cb, ok := denySubmission(evt); ok && b.seen.Add(evt.Request.EnvelopeID, received) {
+			// Its ack says whether the denial was recorded, so it is sent
+			// once the work is done, within Slack's 3 seconds.
+			b.enqueueDenySubmission(*evt.Request, cb, received)
+			return nil
 		}
-		if err != nil {
-			b.log.Warn("ack failed", "envelope_type", kind, "err", err)
-		} else {
-			b.observer.Acked(kind, time.Since(received))
-		}
+		b.ack(*evt.Request, kind, received, nil)
 		if !b.seen.Add(evt.Request.EnvelopeID, received) {
 			b.log.Info("duplicate envelope ignored", "envelope_type", kind, "retry_attempt", evt.Request.RetryAttempt)
+			return nil
+		}
+		if id := eventID(evt); id != "" && !b.seen.Add("event:"+id, received) {
+			// Slack retries an event until it is acked, and does not say
+			// whether a retry keeps its envelope_id: the event_id does.
+			b.log.Info("duplicate event ignored", "event_id", id, "retry_attempt", evt.Request.RetryAttempt)
 			return nil
 		}
 		b.enqueueEvent(ctx, evt)
@@ -336,10 +340,31 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) error {
 	return nil
 }
 
-// ackPayload is the ack's body: empty for everything but a deny-reason
-// modal, whose submission closes the modal.
-func ackPayload(evt socketmode.Event) any {
-	return nil
+// ack acknowledges an envelope, with payload when it is not nil.
+func (b *Bot) ack(req socketmode.Request, kind string, received time.Time, payload any) {
+	var err error
+	if payload != nil {
+		err = b.sm.Ack(req, payload)
+	} else {
+		err = b.sm.Ack(req)
+	}
+	if err != nil {
+		b.log.Warn("ack failed", "envelope_type", kind, "err", err)
+		return
+	}
+	b.observer.Acked(kind, time.Since(received))
+}
+
+// eventID is an events_api envelope's event_id, "" for other envelopes.
+func eventID(evt socketmode.Event) string {
+	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+	if !ok {
+		return ""
+	}
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
+		return cb.EventID
+	}
+	return ""
 }
 
 func (b *Bot) enqueueEvent(ctx context.Context, evt socketmode.Event) {

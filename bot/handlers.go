@@ -12,6 +12,7 @@ import (
 	"github.com/dialogbot/dialogbot/reply"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
 )
 
 // Where a result goes: the person who acted and how to reach them.
@@ -60,16 +61,78 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 			b.apply(ctx, res, t)
 		}
 	case slack.InteractionTypeViewSubmission:
-		if cb.View.CallbackID != denyCallbackID {
-			return
+		// The deny dialog's submission is handled before its ack
+		// (denySubmitted); dialogbot opens no other modal.
+	}
+}
+
+// submitAckWithin is how long a deny submission may take before its ack
+// must go out: Slack waits 3 s, and the ack has to travel too.
+const submitAckWithin = 2500 * time.Millisecond
+
+// maxSubmitError bounds the text shown under the reason field.
+const maxSubmitError = 2000
+
+// denySubmission reports whether evt is the submission of the deny dialog.
+func denySubmission(evt socketmode.Event) (slack.InteractionCallback, bool) {
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	return cb, ok && evt.Type == socketmode.EventTypeInteractive &&
+		cb.Type == slack.InteractionTypeViewSubmission && cb.View.CallbackID == denyCallbackID
+}
+
+// enqueueDenySubmission hands a deny submission to the workers; its ack
+// is sent by them, once the denial is recorded or has failed. A full queue
+// answers at once, keeping the dialog open.
+func (b *Bot) enqueueDenySubmission(req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+	kind := string(socketmode.EventTypeInteractive)
+	var once sync.Once
+	ack := func(payload any) { once.Do(func() { b.ack(req, kind, received, payload) }) }
+	j := job{
+		kind: kind,
+		run:  func(ctx context.Context) { b.denySubmitted(ctx, cb, received, ack) },
+		failed: func(context.Context) {
+			ack(submitErrors("Something went wrong inside dialogbot; nothing was denied. Try again in a moment."))
+		},
+	}
+	select {
+	case b.jobs <- j:
+	default:
+		b.log.Error("work queue full; deny submission refused", "queue", cap(b.jobs))
+		ack(submitErrors("dialogbot is too busy right now; nothing was denied. Submit again in a moment."))
+	}
+}
+
+// denySubmitted records a denial and answers the submission: an empty ack
+// closes the dialog once the denial is recorded; when it is not, the
+// dialog stays open and says why, so the approver is never left thinking
+// it worked.
+func (b *Bot) denySubmitted(ctx context.Context, cb slack.InteractionCallback, received time.Time, ack func(any)) {
+	id, channel, _ := strings.Cut(cb.View.PrivateMetadata, "|")
+	reason := ""
+	if cb.View.State != nil {
+		reason = cb.View.State.Values[denyBlockID][denyActionID].Value
+	}
+	dctx, cancel := context.WithDeadline(ctx, received.Add(submitAckWithin))
+	res := b.h.Deny(dctx, id, cb.User.ID, reason)
+	cancel()
+	if res.Failed {
+		text := "Nothing was denied."
+		if res.Reply != nil {
+			text = res.Reply.Text
 		}
-		id, channel, _ := strings.Cut(cb.View.PrivateMetadata, "|")
-		reason := ""
-		if cb.View.State != nil {
-			reason = cb.View.State.Values[denyBlockID][denyActionID].Value
-		}
-		res := b.h.Deny(ctx, id, cb.User.ID, reason)
-		b.apply(ctx, res, target{userID: cb.User.ID, channelID: channel})
+		ack(submitErrors(text))
+		return
+	}
+	ack(nil)
+	b.apply(ctx, res, target{userID: cb.User.ID, channelID: channel})
+}
+
+// submitErrors is a view_submission answer that keeps the dialog open with
+// text under the reason field.
+func submitErrors(text string) map[string]any {
+	return map[string]any{
+		"response_action": "errors",
+		"errors":          map[string]string{denyBlockID: cut(plainUnits(text), maxSubmitError)},
 	}
 }
 
@@ -104,8 +167,12 @@ func (b *Bot) apply(ctx context.Context, res command.Result, t target) {
 	defer cancel()
 	if res.AskReason != "" {
 		if err := b.askReason(ctx, res.AskReason, t); err != nil {
-			b.log.WarnContext(ctx, "deny: could not open the reason dialog; denying without a reason", "request_id", res.AskReason, "err", redactURLError(err))
-			res = b.h.Deny(ctx, res.AskReason, t.userID, "")
+			// A deny is the approver's decision, and the dialog is where
+			// they make it: without it nothing is decided. The trigger may
+			// have died while the click waited, or Slack was busy.
+			b.log.WarnContext(ctx, "deny: could not open the reason dialog; nothing decided", "request_id", res.AskReason, "err", redactURLError(err))
+			m := denyAgain(res.AskReason)
+			res = command.Result{Reply: &m}
 		}
 	}
 	if p := res.Post; p != nil {
@@ -117,6 +184,10 @@ func (b *Bot) apply(ctx context.Context, res command.Result, t target) {
 				b.h.Withdraw(ctx, p.RequestID)
 			}
 			b.replyTo(ctx, failedPost(err), t)
+			// That is the whole answer: the reply that would have said
+			// "asked for approval" (with a Cancel button) is about a
+			// request that was just withdrawn.
+			res.Reply = nil
 		case p.RequestID != "":
 			if err := b.h.Posted(ctx, p.RequestID, p.ChannelID, ts); err != nil {
 				b.log.ErrorContext(ctx, "record request message", "request_id", p.RequestID, "err", err)
@@ -161,6 +232,13 @@ func (b *Bot) update(ctx context.Context, e command.Edit) {
 		}
 		e = next
 	}
+}
+
+// denyAgain tells an approver whose Deny click could not open the reason
+// dialog that nothing happened.
+func denyAgain(requestID string) reply.Message {
+	t := "The dialog for denying " + requestID + " could not open (Slack allows a few seconds after a click), so nothing was decided. Press Deny again."
+	return reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
 }
 
 func failedPost(err error) reply.Message {
@@ -225,15 +303,21 @@ func (b *Bot) askReason(ctx context.Context, requestID string, t target) error {
 	if t.triggerID == "" {
 		return errors.New("no trigger id")
 	}
+	_, err := b.api.OpenViewContext(ctx, t.triggerID, denyModal(requestID, t.channelID))
+	return err
+}
+
+// denyModal is the dialog that asks an approver why they deny a request.
+func denyModal(requestID, channelID string) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "Why? (optional)", false, false), denyActionID)
 	input.Multiline = true
-	input.MaxLength = command.MaxReason
+	input.MaxLength = command.MaxReason // characters, as Slack counts
 	in := slack.NewInputBlock(denyBlockID, slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil, input)
 	in.Optional = true
-	view := slack.ModalViewRequest{
+	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      denyCallbackID,
-		PrivateMetadata: requestID + "|" + t.channelID,
+		PrivateMetadata: requestID + "|" + channelID,
 		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Deny request", false, false),
 		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false),
 		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Back", false, false),
@@ -242,8 +326,6 @@ func (b *Bot) askReason(ctx context.Context, requestID string, t target) error {
 			in,
 		}},
 	}
-	_, err := b.api.OpenViewContext(ctx, t.triggerID, view)
-	return err
 }
 
 // redactURLError drops the URL from a *url.Error: a response_url is a

@@ -170,7 +170,7 @@ func (h *Handler) Deny(ctx context.Context, id, user, reason string) Result {
 	h.log.InfoContext(ctx, "deny", "request_id", id, "user_id", user, "outcome", outcomeOf(err), "duration", d)
 	h.observed("action", ActionDenySubmit, outcomeOf(err), d)
 	if err != nil {
-		return Result{Reply: h.errorReply(ctx, err)}
+		return Result{Reply: h.errorReply(ctx, err), Failed: true}
 	}
 	return h.decidedWith(ctx, r, "Denied "+r.ID+".")
 }
@@ -281,7 +281,7 @@ func (h *Handler) requestMore(ctx context.Context, a Action) (Result, error) {
 	if err := p.Validate(); err != nil {
 		return Result{}, err
 	}
-	summary := fmt.Sprintf("buy %d × %s (item %d)", qty, ao.Name, item)
+	summary := fmt.Sprintf("buy %d × %s (item %d)", qty, reply.Clean(ao.Name), item)
 	inv := Invocation{Command: "/addons", Text: "buy " + strconv.Itoa(item) + " " + strconv.Itoa(qty), UserID: a.UserID, ChannelID: a.ChannelID, Key: key}
 	return h.openRequest(ctx, inv, store.KindPurchase, p, summary, &ao, priceText(ao, qty), sizeOf(&ao, qty))
 }

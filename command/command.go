@@ -94,6 +94,9 @@ type Result struct {
 	AskReason string
 	// RequestID is the request a command acted on, for the log line.
 	RequestID string
+	// Failed says the command or action did not take effect; Reply says
+	// why. A transport that can keep a dialog open shows it there.
+	Failed bool
 }
 
 // Action ids of the buttons the handler puts on messages.

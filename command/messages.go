@@ -56,7 +56,7 @@ func RequestMessage(r *store.Request, usage *dialog.AddOn, price string, approve
 	}
 	m.Blocks = append(m.Blocks, reply.Fields{Fields: fields})
 	if usage != nil {
-		m.Blocks = append(m.Blocks, reply.Usage{Label: usage.Name + " now", InUse: usage.InUse, Total: usage.TotalQty,
+		m.Blocks = append(m.Blocks, reply.Usage{Label: reply.Clean(usage.Name) + " now", InUse: usage.InUse, Total: usage.TotalQty,
 			Note: fmt.Sprintf("item_id %d", usage.ItemID)})
 	}
 	m.Blocks = append(m.Blocks, reply.Actions{Buttons: decideButtons(r, p)})
@@ -270,11 +270,11 @@ func outcomeLines(r *store.Request) (title, line string) {
 		}
 		text := "Bought."
 		if o.Description != "" {
-			text = "Bought. DialogTech says: " + o.Description
+			text = "Bought. DialogTech says: " + reply.Clean(o.Description)
 		}
 		return "Approved and bought", text
 	case store.StateFailed:
-		return "Approved, but DialogTech refused", "Nothing was bought. " + refusedText(o.Error)
+		return "Approved, but DialogTech refused", "Nothing was bought. " + refusedText(reply.Clean(o.Error))
 	case store.StateUnknown:
 		return "Outcome unknown", "DialogTech's answer was lost: this may or may not have gone through. It will not be sent again automatically. " + checkText(r)
 	case store.StateDenied:
@@ -376,10 +376,10 @@ func notice(r *store.Request) reply.Message {
 			if len(o.Numbers) > 0 {
 				detail = phoneList(o.Numbers)
 			} else if o.Description != "" {
-				detail = "DialogTech says: " + o.Description
+				detail = "DialogTech says: " + reply.Clean(o.Description)
 			}
 		case store.StateFailed:
-			detail = refusedText(o.Error)
+			detail = refusedText(reply.Clean(o.Error))
 		case store.StateUnknown:
 			detail = "It will not be sent again automatically. " + checkText(r)
 		}

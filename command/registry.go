@@ -145,7 +145,7 @@ func AddOnsMessage(addOns []dialog.AddOn, forecasts map[int]string) reply.Messag
 		if f := forecasts[a.ItemID]; f != "" {
 			note += " · forecast: " + f
 		}
-		m.Blocks = append(m.Blocks, reply.Usage{Label: a.Name, InUse: a.InUse, Total: a.TotalQty, Note: note})
+		m.Blocks = append(m.Blocks, reply.Usage{Label: reply.Clean(a.Name), InUse: a.InUse, Total: a.TotalQty, Note: note})
 	}
 	if len(addOns) == 0 {
 		m.Blocks = append(m.Blocks, reply.Section{Text: "DialogTech lists no add-ons for this account."})
@@ -171,12 +171,12 @@ func (h *Handler) runBuy(ctx context.Context, inv Invocation, args []string) (Re
 		return Result{}, usageErr(UsageBuy, "There is no add-on with item_id %d; `/addons` lists them", p.ItemID)
 	}
 	if a.MaxQtyPurchase > 0 && p.Qty > a.MaxQtyPurchase {
-		return Result{}, usageErr(UsageBuy, "%s can be bought at most %d at a time (asked %d)", a.Name, a.MaxQtyPurchase, p.Qty)
+		return Result{}, usageErr(UsageBuy, "%s can be bought at most %d at a time (asked %d)", reply.Clean(a.Name), a.MaxQtyPurchase, p.Qty)
 	}
 	if err := p.Validate(); err != nil {
 		return Result{}, err
 	}
-	summary := fmt.Sprintf("buy %d × %s (item %d)", p.Qty, a.Name, a.ItemID)
+	summary := fmt.Sprintf("buy %d × %s (item %d)", p.Qty, reply.Clean(a.Name), a.ItemID)
 	if p.SendReceipt {
 		summary += ", receipt by email"
 	}
@@ -453,7 +453,8 @@ func (h *Handler) runAudit(ctx context.Context, inv Invocation, args []string) (
 		}
 		line := fmt.Sprintf("%s  %s  %s  %s", stamp(e.At), firstNonEmpty(e.RequestID, "-"), who, e.Event)
 		if e.Detail != "" {
-			line += ": " + e.Detail
+			// Details quote DialogTech and people: their text, not markup.
+			line += ": " + reply.Clean(e.Detail)
 		}
 		lines = append(lines, line)
 	}

@@ -190,7 +190,7 @@ func (m *Metrics) Connection(state string) {
 		default:
 			close(m.everConnected)
 		}
-	case "disconnected", "error":
+	case "connecting", "disconnected", "error":
 		m.connected.Set(0)
 	}
 }

@@ -423,6 +423,25 @@ func (s *Server) Redeliver(ctx context.Context, d *Delivery) (*Delivery, error) 
 	return s.deliver(ctx, 0, d.Conn, env, "timeout")
 }
 
+// RedeliverEvent sends an events_api delivery again the way Slack may
+// retry an event: same payload (so the same event_id), retry_attempt one
+// higher, retry_reason "timeout", and a new envelope_id. Slack does not
+// document whether a retry keeps its envelope_id; this is the stricter
+// reading, which only deduplication on event_id survives.
+func (s *Server) RedeliverEvent(ctx context.Context, d *Delivery) (*Delivery, error) {
+	s.mu.Lock()
+	env := s.envelopes[d.EnvelopeID]
+	s.mu.Unlock()
+	if env == nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownEnvelope, d.EnvelopeID)
+	}
+	if env.typ != EnvelopeEventsAPI {
+		return nil, fmt.Errorf("slacktest: RedeliverEvent of a %s envelope", env.typ)
+	}
+	retry := &envelope{id: newEnvelopeID(), typ: env.typ, payload: env.payload, accepts: env.accepts, attempt: env.attempt}
+	return s.deliver(ctx, 0, d.Conn, retry, "timeout")
+}
+
 func (s *Server) deliverNew(ctx context.Context, want int, env *envelope, payload any) (*Delivery, error) {
 	b, err := json.Marshal(payload)
 	if err != nil {

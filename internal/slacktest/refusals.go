@@ -10,8 +10,22 @@ import (
 	"time"
 )
 
-// triggerTTL is how long a trigger_id works after the click that made it.
-const triggerTTL = 3 * time.Second
+// defaultTriggerTTL is how long a trigger_id works after the click that
+// made it.
+const defaultTriggerTTL = 3 * time.Second
+
+// SetTriggerTTL sets how long a trigger_id works after its click, for
+// triggers handed out from now on and those still unused (Slack: 3 s). 0
+// makes every trigger dead on arrival, as for a click that waited in a
+// queue; a negative value restores 3 s.
+func (s *Server) SetTriggerTTL(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d < 0 {
+		d = defaultTriggerTTL
+	}
+	s.triggerTTL = d
+}
 
 // Refusal is a request Slack said no to: a Web API call answered ok:false,
 // a response_url post refused, or an ack Slack would not take.

@@ -123,10 +123,11 @@ type Server struct {
 	usergroups map[string][]string // user group id → members
 	failures   map[string]*failure // Web API method → answers to fail with
 
-	helloHeld bool // HoldHello
-	stalled   bool
-	stallGen  int
-	stallT    *time.Timer
+	helloHeld  bool // HoldHello
+	triggerTTL time.Duration
+	stalled    bool
+	stallGen   int
+	stallT     *time.Timer
 
 	messages   []*Message // channel messages in posting order
 	ephemerals []*Message
@@ -162,6 +163,7 @@ func New(opts ...Option) *Server {
 		limits:     map[string]*rateLimit{},
 		outside:    map[string]bool{},
 		private:    map[string]bool{},
+		triggerTTL: defaultTriggerTTL,
 		allowed:    map[string]bool{},
 		usergroups: map[string][]string{},
 		failures:   map[string]*failure{},

@@ -493,7 +493,7 @@ func (s *Server) openView(r *apiRequest) (map[string]any, string) {
 		return nil, "invalid_trigger_id"
 	case tr.used:
 		return nil, "exchanged_trigger_id"
-	case tr.expired || s.now().Sub(tr.issued) > triggerTTL:
+	case tr.expired || s.now().Sub(tr.issued) >= s.triggerTTL:
 		return nil, "expired_trigger_id"
 	}
 	raw, ok, err := r.rawJSON("view")
