@@ -144,8 +144,7 @@ func TestUnpostedRequestOneReply(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rs, err := w.slack.WaitForResponse(w.ctx(), d, 1)
-			if err != nil {
+			if _, err := w.slack.WaitForResponse(w.ctx(), d, 1); err != nil {
 				t.Fatal(err)
 			}
 			want := "not_in_channel"
@@ -156,7 +155,7 @@ func TestUnpostedRequestOneReply(t *testing.T) {
 				t.Fatalf("chat.postMessage calls %+v, want one refused with %s", calls, want)
 			}
 			w.stop()
-			rs = w.slack.ResponsesFor(d)
+			rs := w.slack.ResponsesFor(d)
 			if len(rs) != 1 {
 				var texts []string
 				for _, r := range rs {
