@@ -44,6 +44,8 @@ type Store interface {
 	ListRequests(ctx context.Context, state store.State, limit int) ([]*store.Request, error)
 	PendingExpiredBefore(ctx context.Context, now time.Time) ([]*store.Request, error)
 	MarkCallSent(ctx context.Context, id, claim string, at time.Time, audit []store.AuditEntry) (*store.Request, error)
+	SetDrawn(ctx context.Context, id string, version int64) error
+	Undrawn(ctx context.Context, state store.State, limit int) ([]*store.Request, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) error
 	ListAudit(ctx context.Context, limit int) ([]store.AuditEntry, error)
 	PutRule(ctx context.Context, id string, needed int) error
@@ -742,6 +744,26 @@ func (e *ResolveError) Error() string {
 
 // Unwrap is ErrNotUnknown.
 func (e *ResolveError) Unwrap() error { return ErrNotUnknown }
+
+// Drawn records that the request's message shows version.
+func (s *Service) Drawn(ctx context.Context, id string, version int64) error {
+	return s.store.SetDrawn(ctx, id, version)
+}
+
+// Undrawn lists decided requests whose message is behind them: its last
+// update was lost, or the process stopped before it made it.
+func (s *Service) Undrawn(ctx context.Context, limit int) ([]*store.Request, error) {
+	var out []*store.Request
+	for _, st := range []store.State{store.StateSucceeded, store.StateFailed, store.StateUnknown,
+		store.StateDenied, store.StateCancelled, store.StateExpired} {
+		list, err := s.store.Undrawn(ctx, st, limit)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, list...)
+	}
+	return out, nil
+}
 
 // NeedsChecking lists requests whose outcome is unknown, newest first.
 func (s *Service) NeedsChecking(ctx context.Context, limit int) ([]*store.Request, error) {

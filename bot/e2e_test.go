@@ -803,7 +803,9 @@ func TestShutdownDuringPurchase(t *testing.T) {
 // message missed the update (Slack refused it) brings the message up to
 // date; presses in a burst redraw it once.
 func TestLateClickRedrawsStaleMessage(t *testing.T) {
-	w := newWorld(t, options{})
+	// No sweep: it would draw the message again by itself
+	// (TestSweepRedrawsStaleMessage).
+	w := newWorld(t, options{sweepInterval: time.Hour})
 	m := w.ask(requester, "/numbers order 312 1")
 	// The outcome update is lost: Slack answers 429 to it and to every
 	// retry until the bot gives up.
@@ -834,5 +836,23 @@ func TestLateClickRedrawsStaleMessage(t *testing.T) {
 	}
 	if ok != 1 {
 		t.Errorf("%d successful chat.update calls for 3 late presses, want 1", ok)
+	}
+}
+
+// TestSweepRedrawsStaleMessage: the outcome's update is lost (Slack answers
+// 429 past every retry); the sweep finds the message behind its request
+// and draws it again, with no click needed.
+func TestSweepRedrawsStaleMessage(t *testing.T) {
+	w := newWorld(t, options{})
+	m := w.ask(requester, "/numbers order 312 1")
+	w.slack.RateLimit("chat.update", 8, 10*time.Millisecond)
+	w.click(approver, m, "Approve")
+	w.waitState(requestID(t, m), store.StateSucceeded)
+	w.updated(m.TS, "Approved and ordered")
+	if got := w.waitState(requestID(t, m), store.StateSucceeded); got.DrawnVersion != got.Version {
+		time.Sleep(200 * time.Millisecond)
+		if got, _ = w.store.GetRequest(w.ctx(), got.ID); got.DrawnVersion != got.Version {
+			t.Errorf("drawn version %d, version %d: the redraw was not recorded", got.DrawnVersion, got.Version)
+		}
 	}
 }

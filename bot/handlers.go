@@ -220,11 +220,15 @@ const maxRedraws = 5
 // replica), so the newest state is drawn again.
 func (b *Bot) update(ctx context.Context, e command.Edit) {
 	for range maxRedraws {
-		if _, _, _, err := b.api.UpdateMessageContext(ctx, e.ChannelID, e.TS, msgOptions(e.Message)...); err != nil {
+		_, _, _, err := b.api.UpdateMessageContext(ctx, e.ChannelID, e.TS, msgOptions(e.Message)...)
+		if err != nil {
 			b.log.ErrorContext(ctx, "update failed", "channel", e.ChannelID, "ts", e.TS, "request_id", e.RequestID, "err", redactURLError(err))
 		}
 		if e.RequestID == "" {
 			return
+		}
+		if err == nil {
+			b.h.Drawn(ctx, e.RequestID, e.Version)
 		}
 		next, ok := b.h.Redraw(ctx, e.RequestID, e.Version)
 		if !ok {

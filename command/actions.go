@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -289,13 +290,38 @@ func (h *Handler) requestMore(ctx context.Context, a Action) (Result, error) {
 var _ = errors.New
 
 // Sweep closes requests that expired or whose call was interrupted, and
-// returns the updates of their messages.
+// returns the updates of their messages, and of the messages that are
+// behind their request (an update Slack did not take, a process that
+// stopped before it updated the message).
 func (h *Handler) Sweep(ctx context.Context) Result {
 	changed, err := h.approvals.Sweep(ctx)
 	if err != nil {
 		h.log.ErrorContext(ctx, "sweep failed", "err", err)
 	}
-	return h.Expired(changed)
+	res := h.Expired(changed)
+	behind, err := h.approvals.Undrawn(ctx, maxRedrawsPerSweep)
+	if err != nil {
+		h.log.ErrorContext(ctx, "sweep: messages behind their request", "err", err)
+	}
+	for _, r := range behind {
+		if slices.ContainsFunc(res.Edits, func(e Edit) bool { return e.RequestID == r.ID }) {
+			continue
+		}
+		h.log.InfoContext(ctx, "request message behind its request; drawing it again", "request_id", r.ID, "state", string(r.State))
+		res.Edits = append(res.Edits, redrawOf(r))
+	}
+	return res
+}
+
+// maxRedrawsPerSweep bounds the chat.update calls one sweep makes per state.
+const maxRedrawsPerSweep = 20
+
+// Drawn records that a request's message shows version (the transport
+// calls it after an update Slack took).
+func (h *Handler) Drawn(ctx context.Context, requestID string, version int64) {
+	if err := h.approvals.Drawn(ctx, requestID, version); err != nil {
+		h.log.WarnContext(ctx, "record a drawn message", "request_id", requestID, "err", err)
+	}
 }
 
 // Withdraw cancels a request whose message could not be posted: nobody

@@ -567,6 +567,13 @@ func (s *session) apply(ctx context.Context, res command.Result) {
 	for _, e := range res.Edits {
 		s.update(e.ChannelID, e.TS, e.Message)
 	}
+	defer func() {
+		for _, e := range res.Edits {
+			if e.RequestID != "" {
+				s.h.Drawn(ctx, e.RequestID, e.Version)
+			}
+		}
+	}()
 	for _, e := range res.Threads {
 		s.thread(e.ChannelID, e.TS, e.Message)
 	}

@@ -158,10 +158,10 @@ func one(ctx context.Context, q querier, fn func(scanner) error, query string, a
 // ones every read returns, in scanRequest's order.
 const (
 	requestInsert = `id, kind, params, summary, requester_id, channel_id, message_ts, state,
-	created_at, expires_at, decided_by, decided_at, reason, outcome, updated_at, idem_key, same_key, claim, call_sent_at, version`
+	created_at, expires_at, decided_by, decided_at, reason, outcome, updated_at, idem_key, same_key, claim, call_sent_at, version, drawn_version`
 	requestColumns = `id, kind, params, summary, requester_id, channel_id, message_ts, state,
 	created_at, expires_at, decided_by, decided_at, reason, outcome, updated_at,
-	COALESCE(idem_key, ''), COALESCE(same_key, ''), claim, call_sent_at, version`
+	COALESCE(idem_key, ''), COALESCE(same_key, ''), claim, call_sent_at, version, drawn_version`
 )
 
 func scanRequest(sc scanner) (*Request, error) {
@@ -172,7 +172,7 @@ func scanRequest(sc scanner) (*Request, error) {
 	)
 	err := sc.Scan(&r.ID, &kind, &params, &r.Summary, &r.RequesterID, &r.ChannelID, &r.MessageTS, &state,
 		timeDest{&r.CreatedAt}, timeDest{&r.ExpiresAt}, &r.DecidedBy, timeDest{&r.DecidedAt}, &r.Reason, &outcome,
-		timeDest{&r.UpdatedAt}, &r.IdemKey, &r.SameKey, &r.Claim, timeDest{&r.CallSentAt}, &r.Version)
+		timeDest{&r.UpdatedAt}, &r.IdemKey, &r.SameKey, &r.Claim, timeDest{&r.CallSentAt}, &r.Version, &r.DrawnVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -210,11 +210,11 @@ func (s *sqlStore) CreateRequest(ctx context.Context, r *Request) error {
 	// it can be read is tried again: it no longer stands in the way.
 	for range 3 {
 		n, err := s.write.exec(ctx, `INSERT INTO requests (`+requestInsert+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 			ON CONFLICT DO NOTHING`,
 			r.ID, string(r.Kind), optBytes(r.Params), r.Summary, r.RequesterID, r.ChannelID, r.MessageTS, string(r.State),
 			s.at(r.CreatedAt), s.optTime(r.ExpiresAt), r.DecidedBy, s.optTime(r.DecidedAt), r.Reason, optBytes(r.Outcome),
-			s.at(r.UpdatedAt), optString(r.IdemKey), optString(r.SameKey), r.Claim, s.optTime(r.CallSentAt), r.Version)
+			s.at(r.UpdatedAt), optString(r.IdemKey), optString(r.SameKey), r.Claim, s.optTime(r.CallSentAt), r.Version, r.DrawnVersion)
 		if err != nil {
 			return fmt.Errorf("store: create request %s: %w", r.ID, err)
 		}
@@ -291,7 +291,7 @@ func (s *sqlStore) GetRequest(ctx context.Context, id string) (*Request, error) 
 
 // SetMessage also sets UpdatedAt to now.
 func (s *sqlStore) SetMessage(ctx context.Context, id, channelID, ts string) error {
-	n, err := s.write.exec(ctx, `UPDATE requests SET channel_id = $2, message_ts = $3, updated_at = $4, version = version + 1 WHERE id = $1`,
+	n, err := s.write.exec(ctx, `UPDATE requests SET channel_id = $2, message_ts = $3, updated_at = $4, version = version + 1, drawn_version = version + 1 WHERE id = $1`,
 		id, channelID, ts, s.at(now()))
 	if err != nil {
 		return fmt.Errorf("store: set message of %s: %w", id, err)
@@ -300,6 +300,28 @@ func (s *sqlStore) SetMessage(ctx context.Context, id, channelID, ts string) err
 		return fmt.Errorf("store: set message of %s: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+func (s *sqlStore) SetDrawn(ctx context.Context, id string, version int64) error {
+	if _, err := s.write.exec(ctx, `UPDATE requests SET drawn_version = $2 WHERE id = $1 AND drawn_version < $2`, id, version); err != nil {
+		return fmt.Errorf("store: set drawn %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Undrawn(ctx context.Context, state State, limit int) ([]*Request, error) {
+	query := `SELECT ` + requestColumns + ` FROM requests
+		WHERE state = $1 AND message_ts <> '' AND drawn_version < version ORDER BY updated_at, id`
+	args := []any{string(state)}
+	if limit > 0 {
+		query += ` LIMIT $2`
+		args = append(args, limit)
+	}
+	list, err := s.requests(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: undrawn requests: %w", err)
+	}
+	return list, nil
 }
 
 // Transition refuses a move the state diagram does not allow (see

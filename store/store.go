@@ -115,6 +115,8 @@ type Request struct {
 	CallSentAt time.Time
 	// Version counts the writes of the row, from 1.
 	Version int64
+	// DrawnVersion is the Version the request's message last showed.
+	DrawnVersion int64
 }
 
 // Transition describes a state change: the fields it sets besides State.
@@ -195,8 +197,15 @@ type Store interface {
 	CreateRequest(ctx context.Context, r *Request) error
 	// GetRequest returns ErrNotFound when id is unknown.
 	GetRequest(ctx context.Context, id string) (*Request, error)
-	// SetMessage records where the request message was posted.
+	// SetMessage records where the request message was posted; the
+	// message shows the version this write makes.
 	SetMessage(ctx context.Context, id, channelID, ts string) error
+	// SetDrawn records that the request's message shows version (it only
+	// ever moves up).
+	SetDrawn(ctx context.Context, id string, version int64) error
+	// Undrawn lists requests whose message is behind them (DrawnVersion <
+	// Version) in state, oldest change first, at most limit.
+	Undrawn(ctx context.Context, state State, limit int) ([]*Request, error)
 	// Transition moves id from `from` to `to` in one conditional write. It
 	// returns the updated request, or ErrConflict (with the current request)
 	// when the request was not in `from`, or ErrNotFound. A move that

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimNotification", testClaimNotification},
 		{"ConcurrentClaimNotification", testConcurrentClaimNotification},
 		{"DeferNotification", testDeferNotification},
+		{"Undrawn", testUndrawn},
 		{"Samples", testSamples},
 		{"KV", testKV},
 		{"Lease", testLease},
@@ -219,7 +220,7 @@ func testSetMessage(t *testing.T, s store.Store) {
 	}
 	after := time.Now()
 	got := get(t, s, "r1")
-	want.ChannelID, want.MessageTS, want.Version = "C2", "1700000000.000200", 2
+	want.ChannelID, want.MessageTS, want.Version, want.DrawnVersion = "C2", "1700000000.000200", 2, 2
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(store.Request{}, "UpdatedAt")); diff != "" {
 		t.Errorf("after SetMessage (-want +got):\n%s", diff)
 	}
@@ -1236,3 +1237,33 @@ func testDeferNotification(t *testing.T, s store.Store) {
 }
 
 func normalize(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// testUndrawn: a request whose message is behind it is listed until its
+// drawing catches up.
+func testUndrawn(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	create(t, s, newRequest("r1"))
+	if err := s.SetMessage(ctx, "r1", "C1", "1.2"); err != nil {
+		t.Fatal(err)
+	}
+	done, err := s.Transition(ctx, "r1", store.StatePending, store.StateDenied, store.Transition{By: "U2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.Undrawn(ctx, store.StateDenied, 0)
+	if err != nil || len(list) != 1 || list[0].ID != "r1" {
+		t.Fatalf("Undrawn = %v, %v; want r1", list, err)
+	}
+	if err := s.SetDrawn(ctx, "r1", done.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetDrawn(ctx, "r1", done.Version-1); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, "r1"); got.DrawnVersion != done.Version {
+		t.Errorf("DrawnVersion = %d, want %d (it never moves down)", got.DrawnVersion, done.Version)
+	}
+	if list, _ := s.Undrawn(ctx, store.StateDenied, 0); len(list) != 0 {
+		t.Errorf("Undrawn after SetDrawn = %v, want none", list)
+	}
+}
