@@ -85,6 +85,11 @@ func WithSleep(f func(ctx context.Context, d time.Duration) error) Option {
 // cheap and safe for concurrent use.
 func WithPostObserver(f func(state string)) Option { return func(r *Runner) { r.onPost = f } }
 
+// WithRunObserver is told how each scheduled check ended: "ok", "error"
+// (reading add-ons or the store failed), or "skipped" (another replica
+// holds the schedule). It must be cheap and safe for concurrent use.
+func WithRunObserver(f func(outcome string)) Option { return func(r *Runner) { r.onRun = f } }
+
 // LeaseName is the store lease a Runner holds while it runs the schedule.
 const LeaseName = "alerts.schedule"
 
@@ -113,6 +118,7 @@ type Runner struct {
 	log    *slog.Logger
 	pace   func(ctx context.Context, channel string) error
 	onPost func(state string) // may be nil
+	onRun  func(outcome string) // may be nil
 	// onResend is told of each notice sent again, with why it was due:
 	// "refused" or "answer_lost" (the resend may be a second copy).
 	onResend func(reason string)
@@ -218,6 +224,16 @@ func (r *Runner) tick(ctx context.Context, sched cron.Schedule) {
 		led, err := r.runOnce(ctx)
 		if err != nil {
 			r.log.WarnContext(ctx, "alerts: run", "error", err)
+		}
+		if r.onRun != nil {
+			switch {
+			case err != nil:
+				r.onRun("error")
+			case led:
+				r.onRun("ok")
+			default:
+				r.onRun("skipped")
+			}
 		}
 		if led || err != nil {
 			return

@@ -650,3 +650,38 @@ func TestRunnerUnreadableSamplesKeepForecastWarning(t *testing.T) {
 		t.Errorf("%d replies, want none: %+v", n, h.poster.all())
 	}
 }
+
+// TestRunnerReportsRuns: each scheduled check tells the run observer how
+// it ended, so a failing schedule can be alerted on.
+func TestRunnerReportsRuns(t *testing.T) {
+	h := newHarness(newMemStore())
+	h.reader.set(errors.New("dialogtech down"))
+	h.reader.called = make(chan struct{}, 100)
+	runs := make(chan string, 100)
+	r := h.runner(WithRunObserver(func(outcome string) { runs <- outcome }))
+	r.schedule = cron.Schedule(everyInstant{})
+	if err := r.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop(context.Background()) })
+	select {
+	case got := <-runs:
+		if got != "error" {
+			t.Errorf("a run whose read failed reported %q, want error", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no run was reported")
+	}
+	h.reader.set(nil, numbers(10, 100))
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case got := <-runs:
+			if got == "ok" {
+				return
+			}
+		case <-deadline:
+			t.Fatal("a run that read the add-ons was never reported ok")
+		}
+	}
+}

@@ -9,7 +9,9 @@
 package metrics
 
 import (
+	"context"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/dialogbot/dialogbot/dialog"
@@ -77,8 +79,32 @@ type Metrics struct {
 	reconnects   prometheus.Counter
 	connected    prometheus.Gauge
 	storeErrors  *prometheus.CounterVec
+	alertRuns    *prometheus.CounterVec
+
+	lastSeen atomic.Pointer[func() time.Time]
+	waiting  atomic.Pointer[WaitingFunc]
 
 	everConnected chan struct{} // closed at the first "connected"
+}
+
+// AlertRunOutcomes are the outcomes of one scheduled capacity check: it
+// ran, it failed (addons.list or the store), or another replica held the
+// schedule.
+var AlertRunOutcomes = []string{"ok", "error", "skipped"}
+
+// WaitingStates are the request states people wait on: a decision, or a
+// check of an unknown outcome.
+var WaitingStates = []string{string(store.StatePending), string(store.StateUnknown)}
+
+// WaitingFunc reports, for each of WaitingStates, how many requests are in
+// it and when the oldest of them was opened (zero when none).
+type WaitingFunc func(ctx context.Context) (map[string]Waiting, error)
+
+// Waiting is how many requests are in one state, and since when the
+// oldest.
+type Waiting struct {
+	Count  int
+	Oldest time.Time
 }
 
 // New registers every collector, with the Go runtime and process
@@ -130,14 +156,32 @@ func New(k Known) *Metrics {
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dialogbot_store_errors_total", Help: "Store calls that failed (conflicts and misses are not errors), by call.",
 		}, []string{"op"}),
+		alertRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dialogbot_alert_runs_total", Help: "Scheduled capacity checks, by outcome (ok, error, skipped: another replica holds the schedule).",
+		}, []string{"outcome"}),
 		everConnected: make(chan struct{}),
 	}
+	lastSeen := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dialogbot_socket_last_seen_timestamp_seconds",
+		Help: "When Slack last sent anything over Socket Mode (an envelope or a ping), as a Unix time; 0 before the first.",
+	}, func() float64 {
+		if f := m.lastSeen.Load(); f != nil {
+			if t := (*f)(); !t.IsZero() {
+				return float64(t.UnixNano()) / 1e9
+			}
+		}
+		return 0
+	})
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.envelopes, m.acks, m.ackLatency, m.commands, m.actions, m.transitions,
 		m.calls, m.callDuration, m.alerts, m.resent, m.connEvents, m.reconnects, m.connected, m.storeErrors,
+		m.alertRuns, lastSeen, waitingCollector{m},
 	)
+	for _, o := range AlertRunOutcomes {
+		m.alertRuns.WithLabelValues(o)
+	}
 	// Known series start at zero, so a rate() sees the first event and a
 	// dashboard lists them before anything happened.
 	for _, t := range EnvelopeTypes {
@@ -229,6 +273,61 @@ var ResendReasons = []string{"refused", "answer_lost"}
 // AlertResent counts an alert notice sent again, by reason.
 func (m *Metrics) AlertResent(reason string) {
 	m.resent.WithLabelValues(label(reason, ResendReasons)).Inc()
+}
+
+// AlertRun counts one scheduled capacity check (alerts.WithRunObserver).
+func (m *Metrics) AlertRun(outcome string) {
+	m.alertRuns.WithLabelValues(label(outcome, AlertRunOutcomes)).Inc()
+}
+
+// WatchSocket makes dialogbot_socket_last_seen_timestamp_seconds read
+// lastSeen at each scrape.
+func (m *Metrics) WatchSocket(lastSeen func() time.Time) { m.lastSeen.Store(&lastSeen) }
+
+// WatchRequests makes the waiting-request gauges read f at each scrape.
+func (m *Metrics) WatchRequests(f WaitingFunc) { m.waiting.Store(&f) }
+
+var (
+	waitingDesc = prometheus.NewDesc("dialogbot_requests_waiting",
+		"Requests waiting: for a decision (pending) or for a person to check an unknown outcome (unknown).", []string{"state"}, nil)
+	oldestDesc = prometheus.NewDesc("dialogbot_request_oldest_waiting_seconds",
+		"How long the oldest request in the state has been waiting since it was opened; 0 when none.", []string{"state"}, nil)
+)
+
+// waitingScrapeTimeout bounds the store read a scrape makes.
+const waitingScrapeTimeout = 2 * time.Second
+
+// waitingCollector reads the waiting requests from the store at scrape
+// time, once for both gauges; a failed read leaves them out of that scrape
+// (and counts as a store error through the store's observer).
+type waitingCollector struct{ m *Metrics }
+
+func (c waitingCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- waitingDesc
+	ch <- oldestDesc
+}
+
+func (c waitingCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.m.waiting.Load()
+	if f == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitingScrapeTimeout)
+	defer cancel()
+	got, err := (*f)(ctx)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, st := range WaitingStates {
+		w := got[st]
+		age := 0.0
+		if w.Count > 0 && !w.Oldest.IsZero() {
+			age = max(now.Sub(w.Oldest).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(w.Count), st)
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age, st)
+	}
 }
 
 // StoreError counts a failed store call.

@@ -158,6 +158,7 @@ func TestConnectionStates(t *testing.T) {
 		`dialogbot_socket_connection_events_total{state="connecting"} 3`,
 		`dialogbot_socket_connection_events_total{state="disconnected"} 1`,
 		`dialogbot_socket_connection_events_total{state="error"} 1`,
+		`dialogbot_socket_last_seen_timestamp_seconds 0`,
 		`dialogbot_socket_reconnects_total 2`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

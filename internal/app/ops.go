@@ -105,7 +105,7 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 func OpsServeOptions(m *metrics.Metrics, ready *metrics.Readiness) []ServeOption {
 	return []ServeOption{
 		WithBotOptions(bot.WithObserver(m)),
-		OnBot(func(b *bot.Bot) { ready.SetSocket(b) }),
+		OnBot(func(b *bot.Bot) { ready.SetSocket(b); m.WatchSocket(b.LastSeen) }),
 	}
 }
 
@@ -119,7 +119,33 @@ func (a *App) Instrument(m *metrics.Metrics) {
 	if a.Alerts != nil {
 		alerts.WithPostObserver(m.AlertPosted)(a.Alerts)
 		alerts.WithResendObserver(m.AlertResent)(a.Alerts)
+		alerts.WithRunObserver(m.AlertRun)(a.Alerts)
 	}
+	m.WatchRequests(a.waiting)
+}
+
+// waitingListed bounds the requests read per state for the waiting
+// gauges: far more than ever wait at once.
+const waitingListed = 1000
+
+// waiting is what the waiting-request gauges show: how many requests wait
+// for a decision or for a check of an unknown outcome, and the oldest.
+func (a *App) waiting(ctx context.Context) (map[string]metrics.Waiting, error) {
+	out := map[string]metrics.Waiting{}
+	for _, st := range []store.State{store.StatePending, store.StateUnknown} {
+		reqs, err := a.Store.ListRequests(ctx, st, waitingListed)
+		if err != nil {
+			return nil, err
+		}
+		w := metrics.Waiting{Count: len(reqs)}
+		for _, r := range reqs {
+			if w.Oldest.IsZero() || r.CreatedAt.Before(w.Oldest) {
+				w.Oldest = r.CreatedAt
+			}
+		}
+		out[string(st)] = w
+	}
+	return out, nil
 }
 
 // commandNames is every name the command layer reports for a command of

@@ -75,6 +75,28 @@ func TestReadyzFollowsTheSocket(t *testing.T) {
 	}
 }
 
+// The series the alerting rules in deploy/prometheus read for waiting
+// requests and a silent socket come from the running program.
+func TestMetricsForTheAlertingRules(t *testing.T) {
+	w := newWorld(t, options{})
+	w.ask(requester, "/numbers order 312 2")
+	body := w.metrics()
+	for _, want := range []string{
+		`dialogbot_requests_waiting{state="pending"} 1`,
+		`dialogbot_requests_waiting{state="unknown"} 0`,
+	} {
+		if !hasLine(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if age := metricValue(t, body, `dialogbot_request_oldest_waiting_seconds{state="pending"}`); age < 0 || age > 60 {
+		t.Errorf("oldest pending request's age = %v s, want a few seconds", age)
+	}
+	if seen := metricValue(t, body, `dialogbot_socket_last_seen_timestamp_seconds`); time.Since(time.Unix(int64(seen), 0)) > time.Minute {
+		t.Errorf("Slack last seen at %v, want within the last minute", seen)
+	}
+}
+
 // After an approved order, the call is counted by action and outcome, and
 // acks, commands, actions and transitions are observed.
 func TestMetricsAfterApprove(t *testing.T) {
