@@ -117,7 +117,7 @@ type Runner struct {
 	now    func() time.Time
 	log    *slog.Logger
 	pace   func(ctx context.Context, channel string) error
-	onPost func(state string) // may be nil
+	onPost func(state string)   // may be nil
 	onRun  func(outcome string) // may be nil
 	// onResend is told of each notice sent again, with why it was due:
 	// "refused" or "answer_lost" (the resend may be a second copy).
