@@ -259,6 +259,20 @@ func TestThreadNotesSayWhatHappened(t *testing.T) {
 	}
 }
 
+// TestAuditSaysARefusalOnce: the audit entry of a refused buying call
+// names the outcome once and gives DialogTech's reason, not the error
+// chain ("failed: dialogtech addons.purchase: failed: …").
+func TestAuditSaysARefusalOnce(t *testing.T) {
+	w := newWorld(t)
+	w.sim.InjectFault(dialog.ActionAddOnsPurchase, dialogsim.Fault{FailResult: "card declined"})
+	id := w.say(t, requester, "/addons", "buy 6 2").Post.RequestID
+	w.approve(id)
+	audit := replyText(w.say(t, approver, "/addons", "audit"))
+	if !strings.Contains(audit, "dialogtech.result: failed: card declined") || strings.Count(audit, "failed") != 1 {
+		t.Errorf("audit log:\n%s\nwant one %q", audit, "dialogtech.result: failed: card declined")
+	}
+}
+
 func (w *world) approve(id string) command.Result {
 	return w.h.Act(context.Background(), command.Action{ActionID: command.ActionApprove, Value: id, UserID: approver, ChannelID: channel, MessageTS: "1700000000.000100"})
 }
