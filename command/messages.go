@@ -300,7 +300,9 @@ func refusedText(reason string) string {
 	if reason == "" {
 		return "DialogTech gave no reason."
 	}
-	return "DialogTech said: " + strings.TrimSuffix(reason, ".") + "."
+	// In the bot's commands: "buy more with /addons buy 6 <qty>", not
+	// "addons.purchase item_id=6".
+	return "DialogTech said: " + strings.TrimSuffix(botTerms(reason), ".") + "."
 }
 
 // phoneList writes numbers one a line, as people write them.

@@ -36,6 +36,9 @@ type options struct {
 	env        map[string]string // settings on top of the defaults below
 	maxSilence time.Duration
 	pings      time.Duration // the emulator's ping interval
+	// workspace, when set, prepares the emulated workspace (user groups)
+	// before the bot starts.
+	workspace func(*slacktest.Server)
 }
 
 // world is `dialogbot serve` as the program runs it (app.RunServe), against
@@ -68,6 +71,9 @@ func newSurroundings(t *testing.T, opts options) (*world, map[string]string) {
 	w.slack = slacktest.NewServer(t, slacktest.WithTokens(botToken, appToken), slacktest.WithPingInterval(cmpOr(opts.pings, time.Second)))
 	// Once the bot has stopped, Slack took everything it sent.
 	t.Cleanup(func() { w.slack.CheckNoRefusals(t) })
+	if opts.workspace != nil {
+		opts.workspace(w.slack)
+	}
 	w.sim = dialogsim.New(dialogsim.WithCredentials(dtAccess, dtSecret), dialogsim.WithSeed(7))
 	srv := httptest.NewServer(w.sim)
 	t.Cleanup(srv.Close)

@@ -83,6 +83,16 @@ func (a *App) shutdownTimeout() time.Duration {
 	return 10 * time.Second
 }
 
+// sweepEvery is how often expired requests are closed and reminders sent:
+// every minute, or a quarter of APPROVAL_REMIND_AFTER when that is short,
+// so a reminder is late by at most a quarter of its wait.
+func sweepEvery(remindAfter time.Duration) time.Duration {
+	if remindAfter > 0 && remindAfter/4 < time.Minute {
+		return max(remindAfter/4, 100*time.Millisecond)
+	}
+	return time.Minute
+}
+
 // groupChanged applies Slack's word that a group's members changed: the
 // removed lose what the group gave them at once, and the group is read
 // again for the rest (if that fails, the removals still stand).
@@ -94,6 +104,7 @@ func (a *App) groupChanged(ctx context.Context, group string, removed []string) 
 	if err := a.Groups.RefreshGroup(ctx, group); err != nil {
 		a.Log.WarnContext(ctx, "user group changed but could not be read", "group_id", group, "err", err)
 	}
+	a.Log.InfoContext(ctx, "user group changed", "group_id", group, "removed", len(removed))
 }
 
 // StartAlerts makes p where the capacity alerts go and, when ALERT_CHANNEL
@@ -126,5 +137,6 @@ func botConfig(cfg *config.Config) bot.Config {
 		APIURL:          cfg.SlackAPIURL,
 		Workers:         cfg.Workers,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		SweepInterval:   sweepEvery(cfg.ApprovalRemindAfter),
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 )
 
 // SetGroup makes the workspace's user group id (S...) have exactly users,
@@ -19,7 +18,8 @@ func (s *Server) SetGroup(id string, users ...string) {
 
 // ChangeGroup sets the group's members and delivers the
 // subteam_members_changed event Slack sends, with who was added and who
-// removed.
+// removed. The counts are numbers, as Slack sends them (its documentation
+// shows strings; slack-go follows what arrives).
 func (s *Server) ChangeGroup(ctx context.Context, id string, users ...string) (*Delivery, error) {
 	s.mu.Lock()
 	before, ok := s.usergroups[id]
@@ -48,9 +48,9 @@ func (s *Server) ChangeGroup(ctx context.Context, id string, users ...string) (*
 		"date_previous_update": 1446670362,
 		"date_update":          1492906952,
 		"added_users":          added,
-		"added_users_count":    strconv.Itoa(len(added)),
+		"added_users_count":    len(added),
 		"removed_users":        removed,
-		"removed_users_count":  strconv.Itoa(len(removed)),
+		"removed_users_count":  len(removed),
 	})
 }
 
