@@ -12,11 +12,13 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dialogbot/dialogbot/command"
+	"github.com/dialogbot/dialogbot/reply"
 	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -25,11 +27,14 @@ import (
 
 // Config is what the transport needs to run.
 type Config struct {
-	BotToken        string
-	AppToken        string
-	APIURL          string        // Slack Web API base, ending in "/"
-	Workers         int           // handler pool size
-	QueueSize       int           // envelopes waiting for a worker
+	BotToken string
+	AppToken string
+	APIURL   string // Slack Web API base, ending in "/"
+	Workers  int    // handler pool size
+	// QueueMemory bounds the work acked and waiting for a worker, in bytes
+	// (see queueMemory for the default). Past it, a person is told that
+	// dialogbot is busy and nothing was done.
+	QueueMemory     int64
 	ShutdownTimeout time.Duration // how long in-flight work may take at shutdown
 	SweepInterval   time.Duration // how often expired requests are closed
 }
@@ -43,6 +48,9 @@ type Observer interface {
 	Envelope(kind string)
 	Acked(kind string, latency time.Duration)
 	Connection(state string) // "connecting", "connected" (hello), "error"
+	// Busy counts an envelope acked but not run because the work queue was
+	// at its budget; told says whether the person was sent the busy notice.
+	Busy(kind string, told bool)
 }
 
 // Bot is a running Slack transport.
@@ -56,7 +64,10 @@ type Bot struct {
 	home     HomeView
 	observer Observer
 	seen     *envelopeSet
-	jobs     chan job
+	jobs     *workQueue
+	// notices carries the busy notices to the one goroutine that sends
+	// them, so the socket loop never waits on Slack.
+	notices *workQueue
 
 	groupsChanged GroupsChanged
 
@@ -65,12 +76,76 @@ type Bot struct {
 	botUserID atomic.Value // string
 }
 
+// job is one piece of work, holding only the fields of the envelope the
+// work needs (not the envelope), so that a queued job is small.
 type job struct {
-	kind string
-	run  func(ctx context.Context)
-	// failed, when set, tells the person whose envelope this was that the
-	// work broke, so a panic is not silence.
-	failed func(ctx context.Context)
+	kind  string // the envelope type, as the observer is told it
+	bytes int64  // what the job holds, for the queue's budget
+	slash *slashJob
+	click *clickJob
+	deny  *denyJob
+	home  string // a user whose App Home tab to publish
+	// groups is a user group whose members changed.
+	groups *groupsJob
+	busy   *target // a busy notice to send (the notices queue)
+}
+
+type slashJob struct {
+	inv         command.Invocation
+	responseURL string
+	triggerID   string
+}
+
+// clickJob is a block_actions payload: who pressed what, on which message.
+type clickJob struct {
+	to        target
+	messageTS string // "" for an ephemeral message, which cannot be edited
+	actions   []pressed
+}
+
+type pressed struct{ actionID, value string }
+
+type groupsJob struct {
+	group   string
+	removed []string
+}
+
+// denyJob is the submission of the deny-reason dialog.
+type denyJob struct {
+	requestID, channelID, userID, reason string
+	// ack answers the submission (once); received is when it was read.
+	ack      func(payload any)
+	received time.Time
+}
+
+// jobOverhead is what a queued job costs beyond its strings: the job, the
+// pointed-to struct and the string headers, rounded up.
+const jobOverhead = 256
+
+func (j job) size() int64 { return j.bytes }
+
+// sized sets j's size from the strings it holds.
+func sized(j job, strs ...string) job {
+	n := int64(jobOverhead)
+	for _, s := range strs {
+		n += int64(len(s))
+	}
+	j.bytes = n
+	return j
+}
+
+// target is where a busy notice for j goes; ok is false when there is
+// nobody to tell.
+func (j job) target() (t target, ok bool) {
+	switch {
+	case j.slash != nil:
+		return target{userID: j.slash.inv.UserID, channelID: j.slash.inv.ChannelID, responseURL: j.slash.responseURL}, true
+	case j.click != nil:
+		return target{userID: j.click.to.userID, channelID: j.click.to.channelID}, true
+	case j.deny != nil:
+		return target{userID: j.deny.userID, channelID: j.deny.channelID}, true
+	}
+	return target{}, false
 }
 
 // Option configures a Bot.
@@ -97,9 +172,7 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
 	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 1024
-	}
+	cfg.QueueMemory = queueMemory(cfg.QueueMemory)
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
@@ -131,7 +204,10 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 		NetDialContext:   b.dialWatched,
 	}
 	b.sm = socketmode.New(b.api, socketmode.OptionDialer(dialer), socketmode.OptionLog(slogAdapter{b.log}))
-	b.jobs = make(chan job, cfg.QueueSize)
+	b.jobs = newWorkQueue(cfg.QueueMemory)
+	// A notice is a small job; its queue may hold a quarter as many bytes
+	// again.
+	b.notices = newWorkQueue(max(cfg.QueueMemory/4, 1<<16))
 	b.botUserID.Store("")
 	return b, nil
 }
@@ -178,13 +254,40 @@ func (b *Bot) Run(ctx context.Context) error {
 	var workers sync.WaitGroup
 	for range b.cfg.Workers {
 		workers.Go(func() {
-			for j := range b.jobs {
+			for {
+				j, ok := b.jobs.pop()
+				if !ok {
+					return
+				}
 				b.runJob(workCtx, j)
 			}
 		})
 	}
-	sweep := time.NewTicker(b.cfg.SweepInterval)
-	defer sweep.Stop()
+	workers.Go(func() {
+		for {
+			j, ok := b.notices.pop()
+			if !ok {
+				return
+			}
+			b.replyTo(workCtx, busyMessage(), *j.busy)
+		}
+	})
+	// The sweep has a goroutine of its own: it never waits in the queue,
+	// so a full queue cannot drop it.
+	stopSweep := make(chan struct{})
+	workers.Go(func() {
+		tick := time.NewTicker(b.cfg.SweepInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSweep:
+				return
+			case <-tick.C:
+				b.runJob(workCtx, job{kind: "sweep"})
+				b.runJob(workCtx, job{kind: "remind"})
+			}
+		}
+	})
 
 	var runErr error
 loop:
@@ -198,11 +301,6 @@ loop:
 			}
 			runErr = socketError(err)
 			break loop
-		case <-sweep.C:
-			b.enqueue(job{kind: "sweep", run: func(ctx context.Context) {
-				b.apply(ctx, b.h.Sweep(ctx), target{})
-				b.h.Remind(ctx, NewPoster(b.api))
-			}})
 		case evt, ok := <-b.sm.Events:
 			if !ok {
 				break loop
@@ -215,7 +313,9 @@ loop:
 	}
 	// Stop taking work, then let what was taken finish.
 	stopSocket()
-	close(b.jobs)
+	close(stopSweep)
+	b.jobs.close()
+	b.notices.close()
 	done := make(chan struct{})
 	go func() { workers.Wait(); close(done) }()
 	select {
@@ -368,36 +468,118 @@ func eventID(evt socketmode.Event) string {
 }
 
 func (b *Bot) enqueueEvent(ctx context.Context, evt socketmode.Event) {
-	switch data := evt.Data.(type) {
-	case slack.SlashCommand:
-		cmd := data
-		b.enqueue(job{
-			kind: "slash_command",
-			run:  func(ctx context.Context) { b.slashCommand(ctx, cmd) },
-			failed: func(ctx context.Context) {
-				b.replyTo(ctx, internalError(cmd.Command), target{userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL})
-			},
-		})
-	case slack.InteractionCallback:
-		cb := data
-		b.enqueue(job{
-			kind:   "interactive",
-			run:    func(ctx context.Context) { b.interaction(ctx, cb) },
-			failed: func(ctx context.Context) { b.replyTo(ctx, internalError(""), interactionTarget(cb)) },
-		})
-	case slackevents.EventsAPIEvent:
-		ev := data
-		b.enqueue(job{kind: "events_api", run: func(ctx context.Context) { b.eventsAPI(ctx, ev) }})
+	j, ok := parseJob(string(evt.Type), evt.Data)
+	if ok {
+		b.enqueue(ctx, j)
 	}
 }
 
+// parseJob keeps of an envelope what its work needs; ok is false when
+// there is no work (an event or an interaction dialogbot does not handle).
+func parseJob(kind string, data any) (job, bool) {
+	switch d := data.(type) {
+	case slack.SlashCommand:
+		sj := &slashJob{
+			inv:         command.Invocation{Command: d.Command, Text: d.Text, UserID: d.UserID, ChannelID: d.ChannelID},
+			responseURL: d.ResponseURL,
+			triggerID:   d.TriggerID,
+		}
+		if d.TriggerID != "" {
+			// The same delivery, to whichever replica, opens one request.
+			sj.inv.Key = "slash:" + d.TriggerID
+		}
+		return sized(job{kind: kind, slash: sj}, d.Command, d.Text, d.UserID, d.ChannelID, d.ResponseURL, d.TriggerID, sj.inv.Key), true
+	case slack.InteractionCallback:
+		switch d.Type {
+		case slack.InteractionTypeBlockActions:
+			cj := &clickJob{to: interactionTarget(d)}
+			cj.messageTS = d.Container.MessageTs
+			if cj.messageTS == "" {
+				cj.messageTS = d.Message.Timestamp
+			}
+			if d.Container.IsEphemeral {
+				// A button on a reply only its reader sees (the
+				// requester's Cancel): that message is not the
+				// request's and cannot be edited.
+				cj.messageTS = ""
+			}
+			strs := []string{cj.to.userID, cj.to.channelID, cj.to.triggerID, cj.messageTS}
+			for _, a := range d.ActionCallback.BlockActions {
+				cj.actions = append(cj.actions, pressed{actionID: a.ActionID, value: a.Value})
+				strs = append(strs, a.ActionID, a.Value)
+			}
+			j := sized(job{kind: kind, click: cj}, strs...)
+			j.bytes += int64(len(cj.actions)) * 32
+			return j, true
+		case slack.InteractionTypeViewSubmission:
+			if d.View.CallbackID != denyCallbackID {
+				return job{}, false
+			}
+			id, channel, _ := strings.Cut(d.View.PrivateMetadata, "|")
+			dj := &denyJob{requestID: id, channelID: channel, userID: d.User.ID}
+			if d.View.State != nil {
+				dj.reason = d.View.State.Values[denyBlockID][denyActionID].Value
+			}
+			return sized(job{kind: kind, deny: dj}, dj.requestID, dj.channelID, dj.userID, dj.reason), true
+		}
+	case slackevents.EventsAPIEvent:
+		if d.Type != slackevents.CallbackEvent {
+			return job{}, false
+		}
+		switch e := d.InnerEvent.Data.(type) {
+		case *slackevents.AppHomeOpenedEvent:
+			if e.Tab == "home" {
+				return sized(job{kind: kind, home: e.User}, e.User), true
+			}
+		case *slackevents.SubteamMembersChangedEvent:
+			j := sized(job{kind: kind, groups: &groupsJob{group: e.SubteamID, removed: e.RemovedUsers}}, append([]string{e.SubteamID}, e.RemovedUsers...)...)
+			j.bytes += int64(len(e.RemovedUsers)) * 16
+			return j, true
+		}
+	}
+	return job{}, false
+}
+
 // enqueue hands a job to the workers without blocking the socket loop: a
-// loop that stops reading stops seeing pings, and Slack drops it.
-func (b *Bot) enqueue(j job) {
-	select {
-	case b.jobs <- j:
-	default:
-		b.log.Error("work queue full; envelope dropped", "kind", j.kind, "queue", cap(b.jobs))
+// loop that stops reading stops seeing pings, and Slack drops it. When the
+// queue is at its budget the job is not run, and the person is told so.
+func (b *Bot) enqueue(ctx context.Context, j job) {
+	if b.jobs.push(j) {
+		return
+	}
+	t, ok := j.target()
+	told := ok && b.notices.push(job{kind: j.kind, bytes: jobOverhead + int64(len(t.responseURL)+len(t.userID)+len(t.channelID)), busy: &t})
+	b.observer.Busy(j.kind, told)
+	n, bytes := b.jobs.len()
+	b.log.WarnContext(ctx, "work queue full; envelope not run", "envelope_type", j.kind, "user_id", t.userID, "told", told, "queued", n, "queued_bytes", bytes, "budget", b.cfg.QueueMemory)
+}
+
+// busyText is what a person hears when dialogbot cannot take their work.
+const busyText = "dialogbot is busy, nothing was done, try again in a moment."
+
+func busyMessage() reply.Message {
+	return reply.Message{Text: busyText, Blocks: []reply.Block{reply.Section{Text: busyText}}}
+}
+
+// run does a job's work.
+func (b *Bot) run(ctx context.Context, j job) {
+	switch {
+	case j.slash != nil:
+		b.slashCommand(ctx, j.slash)
+	case j.click != nil:
+		b.blockActions(ctx, j.click)
+	case j.deny != nil:
+		b.denySubmitted(ctx, j.deny)
+	case j.home != "":
+		b.publishHome(ctx, j.home)
+	case j.groups != nil:
+		if b.groupsChanged != nil {
+			b.groupsChanged(ctx, j.groups.group, j.groups.removed)
+		}
+	case j.kind == "sweep":
+		b.apply(ctx, b.h.Sweep(ctx), target{})
+	case j.kind == "remind":
+		b.h.Remind(ctx, NewPoster(b.api))
 	}
 }
 
@@ -405,23 +587,29 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 	defer func() {
 		if p := recover(); p != nil {
 			b.log.Error("handler panicked; the bot keeps serving", "kind", j.kind, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if j.failed != nil {
-				b.runFailed(ctx, j)
+			if j.deny != nil && j.deny.ack != nil {
+				j.deny.ack(submitErrors("Something went wrong inside dialogbot; nothing was denied. Try again in a moment."))
+			} else if t, ok := j.target(); ok {
+				b.runFailed(ctx, j, t)
 			}
 		}
 	}()
-	j.run(ctx)
+	b.run(ctx, j)
 }
 
 // runFailed tells the person that their work broke. A second panic here is
 // only logged.
-func (b *Bot) runFailed(ctx context.Context, j job) {
+func (b *Bot) runFailed(ctx context.Context, j job, t target) {
 	defer func() {
 		if p := recover(); p != nil {
 			b.log.Error("reporting a panic panicked", "kind", j.kind, "panic", fmt.Sprint(p))
 		}
 	}()
-	j.failed(ctx)
+	cmd := ""
+	if j.slash != nil {
+		cmd = j.slash.inv.Command
+	}
+	b.replyTo(ctx, internalError(cmd), t)
 }
 
 // dialWatched dials Slack's WebSocket and records every read, so readiness
@@ -454,6 +642,7 @@ type nopObserver struct{}
 func (nopObserver) Envelope(string)             {}
 func (nopObserver) Acked(string, time.Duration) {}
 func (nopObserver) Connection(string)           {}
+func (nopObserver) Busy(string, bool)           {}
 
 // slogAdapter routes slack-go's internal log lines to slog at debug level.
 type slogAdapter struct{ l *slog.Logger }

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/dialogbot/dialogbot/command"
 	"github.com/dialogbot/dialogbot/reply"
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -32,38 +30,9 @@ const (
 	denyActionID   = "reason_input"
 )
 
-func (b *Bot) slashCommand(ctx context.Context, cmd slack.SlashCommand) {
-	inv := command.Invocation{Command: cmd.Command, Text: cmd.Text, UserID: cmd.UserID, ChannelID: cmd.ChannelID}
-	if cmd.TriggerID != "" {
-		// The same delivery, to whichever replica, opens one request.
-		inv.Key = "slash:" + cmd.TriggerID
-	}
-	res := b.h.Handle(ctx, inv)
-	b.apply(ctx, res, target{userID: cmd.UserID, channelID: cmd.ChannelID, responseURL: cmd.ResponseURL, triggerID: cmd.TriggerID})
-}
-
-func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
-	switch cb.Type {
-	case slack.InteractionTypeBlockActions:
-		t := interactionTarget(cb)
-		ts := cb.Container.MessageTs
-		if ts == "" {
-			ts = cb.Message.Timestamp
-		}
-		if cb.Container.IsEphemeral {
-			// A button on a reply only its reader sees (the requester's
-			// Cancel): that message is not the request's and cannot be
-			// edited.
-			ts = ""
-		}
-		for _, a := range cb.ActionCallback.BlockActions {
-			res := b.h.Act(ctx, command.Action{ActionID: a.ActionID, Value: a.Value, UserID: t.userID, ChannelID: t.channelID, MessageTS: ts})
-			b.apply(ctx, res, t)
-		}
-	case slack.InteractionTypeViewSubmission:
-		// The deny dialog's submission is handled before its ack
-		// (denySubmitted); dialogbot opens no other modal.
-	}
+func (b *Bot) slashCommand(ctx context.Context, j *slashJob) {
+	res := b.h.Handle(ctx, j.inv)
+	b.apply(ctx, res, target{userID: j.inv.UserID, channelID: j.inv.ChannelID, responseURL: j.responseURL, triggerID: j.triggerID})
 }
 
 // submitAckWithin is how long a deny submission may take before its ack
@@ -85,35 +54,31 @@ func denySubmission(evt socketmode.Event) (slack.InteractionCallback, bool) {
 // answers at once, keeping the dialog open.
 func (b *Bot) enqueueDenySubmission(req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
 	kind := string(socketmode.EventTypeInteractive)
+	j, _ := parseJob(kind, cb)
 	var once sync.Once
-	ack := func(payload any) { once.Do(func() { b.ack(req, kind, received, payload) }) }
-	j := job{
-		kind: kind,
-		run:  func(ctx context.Context) { b.denySubmitted(ctx, cb, received, ack) },
-		failed: func(context.Context) {
-			ack(submitErrors("Something went wrong inside dialogbot; nothing was denied. Try again in a moment."))
-		},
+	j.deny.received = received
+	j.deny.ack = func(payload any) { once.Do(func() { b.ack(req, kind, received, payload) }) }
+	j.bytes += int64(len(req.Payload))
+	if b.jobs.push(j) {
+		return
 	}
-	select {
-	case b.jobs <- j:
-	default:
-		b.log.Error("work queue full; deny submission refused", "queue", cap(b.jobs))
-		ack(submitErrors("dialogbot is too busy right now; nothing was denied. Submit again in a moment."))
-	}
+	b.observer.Busy(kind, true)
+	n, bytes := b.jobs.len()
+	b.log.Warn("work queue full; deny submission refused", "user_id", j.deny.userID, "queued", n, "queued_bytes", bytes, "budget", b.cfg.QueueMemory)
+	j.deny.ack(submitErrors("dialogbot is busy, nothing was denied, try again in a moment."))
 }
 
 // denySubmitted records a denial and answers the submission: an empty ack
 // closes the dialog once the denial is recorded; when it is not, the
 // dialog stays open and says why, so the approver is never left thinking
 // it worked.
-func (b *Bot) denySubmitted(ctx context.Context, cb slack.InteractionCallback, received time.Time, ack func(any)) {
-	id, channel, _ := strings.Cut(cb.View.PrivateMetadata, "|")
-	reason := ""
-	if cb.View.State != nil {
-		reason = cb.View.State.Values[denyBlockID][denyActionID].Value
+func (b *Bot) denySubmitted(ctx context.Context, j *denyJob) {
+	ack := j.ack
+	if ack == nil {
+		ack = func(any) {}
 	}
-	dctx, cancel := context.WithDeadline(ctx, received.Add(submitAckWithin))
-	res := b.h.Deny(dctx, id, cb.User.ID, reason)
+	dctx, cancel := context.WithDeadline(ctx, j.received.Add(submitAckWithin))
+	res := b.h.Deny(dctx, j.requestID, j.userID, j.reason)
 	cancel()
 	if res.Failed {
 		text := "Nothing was denied."
@@ -124,7 +89,7 @@ func (b *Bot) denySubmitted(ctx context.Context, cb slack.InteractionCallback, r
 		return
 	}
 	ack(nil)
-	b.apply(ctx, res, target{userID: cb.User.ID, channelID: channel})
+	b.apply(ctx, res, target{userID: j.userID, channelID: j.channelID})
 }
 
 // submitErrors is a view_submission answer that keeps the dialog open with
@@ -136,23 +101,24 @@ func submitErrors(text string) map[string]any {
 	}
 }
 
-func (b *Bot) eventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent) {
-	if ev.Type != slackevents.CallbackEvent {
+func (b *Bot) blockActions(ctx context.Context, j *clickJob) {
+	for _, a := range j.actions {
+		res := b.h.Act(ctx, command.Action{ActionID: a.actionID, Value: a.value, UserID: j.to.userID, ChannelID: j.to.channelID, MessageTS: j.messageTS})
+		b.apply(ctx, res, j.to)
+	}
+}
+
+func (b *Bot) publishHome(ctx context.Context, user string) {
+	if b.home == nil {
 		return
 	}
-	if e, ok := ev.InnerEvent.Data.(*slackevents.SubteamMembersChangedEvent); ok && b.groupsChanged != nil {
-		b.groupsChanged(ctx, e.SubteamID, e.RemovedUsers)
+	view, err := b.home(ctx, user)
+	if err != nil {
+		b.log.ErrorContext(ctx, "app home: build view", "user_id", user, "err", err)
 		return
 	}
-	if e, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && e.Tab == "home" && b.home != nil {
-		view, err := b.home(ctx, e.User)
-		if err != nil {
-			b.log.ErrorContext(ctx, "app home: build view", "user_id", e.User, "err", err)
-			return
-		}
-		if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: e.User, View: view}); err != nil {
-			b.log.ErrorContext(ctx, "app home: views.publish", "user_id", e.User, "err", redactURLError(err))
-		}
+	if _, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view}); err != nil {
+		b.log.ErrorContext(ctx, "app home: views.publish", "user_id", user, "err", redactURLError(err))
 	}
 }
 

@@ -50,7 +50,9 @@ type options struct {
 	shutdownTimeout time.Duration // 5s when zero
 	// apiURL, when set, turns the emulator's Web API URL into the one the
 	// bot uses (a proxy in between).
-	apiURL func(string) string
+	apiURL      func(string) string
+	queueMemory int64 // the work queue's budget; the default when zero
+	observer    bot.Observer
 }
 
 // world is everything one end-to-end test runs against: a Slack emulator,
@@ -126,7 +128,11 @@ func (w *world) start() {
 	if w.opts.apiURL != nil {
 		apiURL = w.opts.apiURL(apiURL)
 	}
-	b, err := bot.New(bot.Config{BotToken: botToken, AppToken: appToken, APIURL: apiURL, Workers: w.opts.workers, SweepInterval: cmp.Or(w.opts.sweepInterval, 50*time.Millisecond), ShutdownTimeout: cmp.Or(w.opts.shutdownTimeout, 5*time.Second)}, h, bot.WithLogger(log))
+	botOpts := []bot.Option{bot.WithLogger(log)}
+	if w.opts.observer != nil {
+		botOpts = append(botOpts, bot.WithObserver(w.opts.observer))
+	}
+	b, err := bot.New(bot.Config{BotToken: botToken, AppToken: appToken, APIURL: apiURL, Workers: w.opts.workers, SweepInterval: cmp.Or(w.opts.sweepInterval, 50*time.Millisecond), ShutdownTimeout: cmp.Or(w.opts.shutdownTimeout, 5*time.Second), QueueMemory: w.opts.queueMemory}, h, botOpts...)
 	if err != nil {
 		w.t.Fatal(err)
 	}

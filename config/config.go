@@ -39,10 +39,11 @@ type Config struct {
 	SlackAppToken Secret `envconfig:"SLACK_APP_TOKEN" unset:"required for serve" desc:"Slack app-level token with connections:write, xapp-..."`
 	SlackAPIURL   string `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL (tests point it at a local Slack)"`
 
-	DialogTechAccessKey       string `envconfig:"DIALOGTECH_ACCESS_KEY" unset:"required unless sandbox" desc:"DialogTech API access key"`
-	DialogTechSecretAccessKey Secret `envconfig:"DIALOGTECH_SECRET_ACCESS_KEY" unset:"required unless sandbox" desc:"DialogTech API secret access key (a secret)"`
-	DialogTechBaseURL         string `envconfig:"DIALOGTECH_BASE_URL" default:"https://secure.dialogtech.com/ibp_api.php" desc:"DialogTech API endpoint"`
-	DialogTechSandbox         bool   `envconfig:"DIALOGTECH_SANDBOX" default:"false" desc:"true: talk to the built-in DialogTech simulator instead of the real API; no keys needed, nothing is bought"`
+	DialogTechAccessKey       string        `envconfig:"DIALOGTECH_ACCESS_KEY" unset:"required unless sandbox" desc:"DialogTech API access key"`
+	DialogTechSecretAccessKey Secret        `envconfig:"DIALOGTECH_SECRET_ACCESS_KEY" unset:"required unless sandbox" desc:"DialogTech API secret access key (a secret)"`
+	DialogTechBaseURL         string        `envconfig:"DIALOGTECH_BASE_URL" default:"https://secure.dialogtech.com/ibp_api.php" desc:"DialogTech API endpoint"`
+	DialogTechSandbox         bool          `envconfig:"DIALOGTECH_SANDBOX" default:"false" desc:"true: talk to the built-in DialogTech simulator instead of the real API; no keys needed, nothing is bought"`
+	AddOnsCacheTTL            time.Duration `envconfig:"ADDONS_CACHE_TTL" default:"5s" desc:"how long one addons.list reading answers /addons and App Home (a buying call ends it sooner); 0s: only reads at the same moment share a call"`
 
 	Approvers           []string          `envconfig:"APPROVERS" unset:"empty" desc:"comma-separated Slack user ids who may approve purchases and orders"`
 	ApproverGroups      []string          `envconfig:"APPROVER_GROUPS" unset:"empty" desc:"comma-separated Slack user group ids (S...) whose members also approve; read with usergroups.users.list"`

@@ -40,6 +40,7 @@ func defaults() *Config {
 	return &Config{
 		SlackAPIURL:            "https://slack.com/api/",
 		DialogTechBaseURL:      "https://secure.dialogtech.com/ibp_api.php",
+		AddOnsCacheTTL:         5 * time.Second,
 		ApprovalTTL:            24 * time.Hour,
 		ApprovalRemindAfter:    4 * time.Hour,
 		GroupRefresh:           10 * time.Minute,
@@ -98,6 +99,7 @@ var everySetting = env{
 	"DIALOGTECH_SECRET_ACCESS_KEY": "secret",
 	"DIALOGTECH_BASE_URL":          "http://127.0.0.1:8081/ibp_api.php",
 	"DIALOGTECH_SANDBOX":           "true",
+	"ADDONS_CACHE_TTL":             "2s",
 	"APPROVERS":                    "U0001,W0002",
 	"APPROVER_GROUPS":              "S0FIN,S0OPS",
 	"ALLOW_SELF_APPROVAL":          "true",
@@ -133,6 +135,7 @@ func everySettingConfig() *Config {
 		DialogTechSecretAccessKey: "secret",
 		DialogTechBaseURL:         "http://127.0.0.1:8081/ibp_api.php",
 		DialogTechSandbox:         true,
+		AddOnsCacheTTL:            2 * time.Second,
 		Approvers:                 []string{"U0001", "W0002"},
 		ApproverGroups:            []string{"S0FIN", "S0OPS"},
 		AllowSelfApproval:         true,
@@ -221,6 +224,7 @@ func TestLoadParseErrors(t *testing.T) {
 		{"SECOND_APPROVAL_ABOVE", "-5", `SECOND_APPROVAL_ABOVE: must be an amount such as 500 or a quantity such as qty:10 (got "-5")`},
 		{"SECOND_APPROVAL_ABOVE", "qty:0", `SECOND_APPROVAL_ABOVE: must be an amount such as 500 or a quantity such as qty:10 (got "qty:0"): the quantity must be a whole number of at least 1`},
 		{"SECOND_APPROVAL_ABOVE", "qty:ten", `SECOND_APPROVAL_ABOVE: must be an amount such as 500 or a quantity such as qty:10 (got "qty:ten"): the quantity must be a whole number of at least 1`},
+		{"ADDONS_CACHE_TTL", "5", `ADDONS_CACHE_TTL: must be a duration of at least 0s such as "5s" or "0s" (got "5")`},
 		{"WORKERS", "eight", `WORKERS: must be a whole number from 1 to 1024 (got "eight")`},
 		{"ALERT_ERROR_AFTER", "1.5", `ALERT_ERROR_AFTER: must be a whole number of at least 1 (got "1.5")`},
 		{"ALERT_THRESHOLDS", "6=0.8", `ALERT_THRESHOLDS: "6=0.8" is not item_id:threshold (e.g. "6:0.8,3:0.95")`},
@@ -461,6 +465,9 @@ func TestValidate(t *testing.T) {
 		}},
 
 		// Process
+		{name: "addons cache TTL negative", env: validServe.with("ADDONS_CACHE_TTL", "-1s"), mode: ModeServe, want: []string{
+			`ADDONS_CACHE_TTL: must be a duration of at least 0s such as "5s" or "0s" (got "-1s")`,
+		}},
 		{name: "workers zero", env: validServe.with("WORKERS", "0"), mode: ModeServe, want: []string{
 			`WORKERS: must be a whole number from 1 to 1024 (got "0")`,
 		}},

@@ -146,7 +146,7 @@ func TestConfigLogValue(t *testing.T) {
 	log.Info("starting", "config", everySettingConfig())
 	want := `{"level":"INFO","msg":"starting","config":{` +
 		`"SLACK_BOT_TOKEN":"[redacted]","SLACK_APP_TOKEN":"[redacted]","SLACK_API_URL":"http://127.0.0.1:8080/api/",` +
-		`"DIALOGTECH_ACCESS_KEY":"access","DIALOGTECH_SECRET_ACCESS_KEY":"[redacted]","DIALOGTECH_BASE_URL":"http://127.0.0.1:8081/ibp_api.php","DIALOGTECH_SANDBOX":true,` +
+		`"DIALOGTECH_ACCESS_KEY":"access","DIALOGTECH_SECRET_ACCESS_KEY":"[redacted]","DIALOGTECH_BASE_URL":"http://127.0.0.1:8081/ibp_api.php","DIALOGTECH_SANDBOX":true,"ADDONS_CACHE_TTL":"2s",` +
 		`"APPROVERS":"U0001,W0002","APPROVER_GROUPS":"S0FIN,S0OPS","ALLOW_SELF_APPROVAL":true,"APPROVAL_TTL":"2h0m0s",` +
 		`"SECOND_APPROVAL_ABOVE":"qty:10","APPROVAL_REMIND_AFTER":"0s","GROUP_REFRESH_INTERVAL":"1m0s","CALLERS":"U0001,S0OPS",` +
 		`"ALERT_CHANNEL":"C0ALERTS","ALERT_SCHEDULE":"@every 30s","ALERT_THRESHOLD":0.8,"ALERT_REPEAT_INTERVAL":"6h0m0s",` +

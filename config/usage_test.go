@@ -18,6 +18,7 @@ var settingsTable = []struct{ key, shown string }{
 	{"DIALOGTECH_SECRET_ACCESS_KEY", "required unless sandbox"},
 	{"DIALOGTECH_BASE_URL", "https://secure.dialogtech.com/ibp_api.php"},
 	{"DIALOGTECH_SANDBOX", "false"},
+	{"ADDONS_CACHE_TTL", "5s"},
 	{"APPROVERS", "empty"},
 	{"APPROVER_GROUPS", "empty"},
 	{"ALLOW_SELF_APPROVAL", "false"},

@@ -55,6 +55,7 @@ var wants = map[string]string{
 	"ALERT_FORECAST_HORIZON":   positiveDuration,
 	"ALERT_LEASE_TTL":          positiveDuration,
 	"SHUTDOWN_TIMEOUT":         positiveDuration,
+	"ADDONS_CACHE_TTL":         `a duration of at least 0s such as "5s" or "0s"`,
 }
 
 const positiveDuration = `a positive duration such as "24h", "90m" or "30s"`
@@ -125,6 +126,9 @@ func (c *Config) Validate(mode Mode) error {
 		bad("DIALOGTECH_ACCESS_KEY", "required when DIALOGTECH_SECRET_ACCESS_KEY is set (leave both unset to use the sandbox)")
 	}
 	checkURL("DIALOGTECH_BASE_URL", c.DialogTechBaseURL, bad)
+	if c.AddOnsCacheTTL < 0 {
+		bad("ADDONS_CACHE_TTL", "must be %s (got %q)", wants["ADDONS_CACHE_TTL"], c.AddOnsCacheTTL.String())
+	}
 
 	for _, id := range c.Approvers {
 		if !userID.MatchString(id) {

@@ -11,6 +11,7 @@ package metrics
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,8 @@ var (
 	// DialogTechOutcomes are the DialogTech client's outcomes.
 	DialogTechOutcomes = []string{dialog.OutcomeSuccess, dialog.OutcomeAPIError, dialog.OutcomeHTTPError,
 		dialog.OutcomeMalformed, dialog.OutcomeTransportError, dialog.OutcomeUnknown, dialog.OutcomeInvalid}
+	// AddOnsSources are where a read of the add-ons is answered from.
+	AddOnsSources = []string{"dialogtech", "shared", "cache"}
 	// States are the approval request states.
 	States = []string{string(store.StatePending), string(store.StateExecuting), string(store.StateSucceeded),
 		string(store.StateFailed), string(store.StateUnknown), string(store.StateDenied), string(store.StateExpired),
@@ -79,6 +82,8 @@ type Metrics struct {
 	reconnects   prometheus.Counter
 	connected    prometheus.Gauge
 	storeErrors  *prometheus.CounterVec
+	busy         *prometheus.CounterVec
+	addOnsReads  *prometheus.CounterVec
 	alertRuns    *prometheus.CounterVec
 
 	lastSeen atomic.Pointer[func() time.Time]
@@ -159,6 +164,12 @@ func New(k Known) *Metrics {
 		alertRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dialogbot_alert_runs_total", Help: "Scheduled capacity checks, by outcome (ok, error, skipped: another replica holds the schedule).",
 		}, []string{"outcome"}),
+		busy: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dialogbot_busy_total", Help: "Envelopes acked but not run because the work queue was at its memory budget, by type and whether the person was told dialogbot is busy.",
+		}, []string{"type", "told"}),
+		addOnsReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dialogbot_addons_reads_total", Help: "Reads of the account's add-ons, by where the answer came from: dialogtech (an addons.list call), shared (another read's call in flight), cache (a reading younger than ADDONS_CACHE_TTL).",
+		}, []string{"source"}),
 		everConnected: make(chan struct{}),
 	}
 	lastSeen := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -178,6 +189,7 @@ func New(k Known) *Metrics {
 		m.envelopes, m.acks, m.ackLatency, m.commands, m.actions, m.transitions,
 		m.calls, m.callDuration, m.alerts, m.resent, m.connEvents, m.reconnects, m.connected, m.storeErrors,
 		m.alertRuns, lastSeen, waitingCollector{m},
+		m.busy, m.addOnsReads,
 	)
 	for _, o := range AlertRunOutcomes {
 		m.alertRuns.WithLabelValues(o)
@@ -191,6 +203,12 @@ func New(k Known) *Metrics {
 	}
 	for _, a := range DialogTechActions {
 		m.calls.WithLabelValues(a, dialog.OutcomeSuccess)
+	}
+	for _, t := range EnvelopeTypes {
+		m.busy.WithLabelValues(t, "true")
+	}
+	for _, src := range AddOnsSources {
+		m.addOnsReads.WithLabelValues(src)
 	}
 	for _, op := range k.StoreOps {
 		m.storeErrors.WithLabelValues(op)
@@ -328,6 +346,17 @@ func (c waitingCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(w.Count), st)
 		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age, st)
 	}
+}
+
+// Busy counts an envelope not run because the work queue was full
+// (bot.Observer).
+func (m *Metrics) Busy(kind string, told bool) {
+	m.busy.WithLabelValues(label(kind, EnvelopeTypes), strconv.FormatBool(told)).Inc()
+}
+
+// AddOnsRead counts a read of the add-ons by where it was answered from.
+func (m *Metrics) AddOnsRead(source string) {
+	m.addOnsReads.WithLabelValues(label(source, AddOnsSources)).Inc()
 }
 
 // StoreError counts a failed store call.

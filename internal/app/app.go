@@ -19,6 +19,7 @@ import (
 	"github.com/dialogbot/dialogbot/command"
 	"github.com/dialogbot/dialogbot/config"
 	"github.com/dialogbot/dialogbot/dialog"
+	"github.com/dialogbot/dialogbot/dialog/addoncache"
 	"github.com/dialogbot/dialogbot/dialog/dialogsim"
 	"github.com/dialogbot/dialogbot/membership"
 	"github.com/dialogbot/dialogbot/reply"
@@ -35,7 +36,8 @@ type App struct {
 	Log       *slog.Logger
 	Store     store.Store
 	Client    *dialog.Client
-	Sandbox   *dialogsim.Sim // nil unless the simulator stands in for DialogTech
+	AddOns    *addoncache.Cache // what commands and App Home read the add-ons through
+	Sandbox   *dialogsim.Sim    // nil unless the simulator stands in for DialogTech
 	Approvals *approval.Service
 	// Groups is who is in APPROVER_GROUPS and the groups in CALLERS, read
 	// from Slack in serve (SetLister) or simulated in the console.
@@ -54,6 +56,9 @@ type App struct {
 // Hooks lets the program observe the parts (metrics).
 type Hooks struct {
 	DialogTech func(action, outcome string, d time.Duration)
+	// AddOnsRead is told where each read of the add-ons by a command
+	// was answered from (addoncache's sources).
+	AddOnsRead func(source string)
 }
 
 // Option configures New.
@@ -106,7 +111,14 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.Client = client
 	a.Groups = membership.New(nil, cfg.Groups(), membership.WithLogger(a.Log))
-	a.Approvals = approval.New(a.Store, client, approval.Policy{
+	var cacheOpts []addoncache.Option
+	if a.Hooks.AddOnsRead != nil {
+		cacheOpts = append(cacheOpts, addoncache.WithObserver(a.Hooks.AddOnsRead))
+	}
+	a.AddOns = addoncache.New(client, cfg.AddOnsCacheTTL, cacheOpts...)
+	// Alerts read DialogTech fresh (the client); commands read through the
+	// cache, which every buying call invalidates.
+	a.Approvals = approval.New(a.Store, invalidatingBuyer{Buyer: client, cache: a.AddOns}, approval.Policy{
 		Approvers:         cfg.Approvers,
 		ApproverGroups:    cfg.ApproverGroups,
 		AllowSelfApproval: cfg.AllowSelfApproval,
@@ -119,7 +131,7 @@ func (a *App) build(ctx context.Context) error {
 		a.Alerts = alerts.New(client, a.Store, a.Poster, a.alertSettings(), alerts.WithLogger(a.Log), alerts.WithLease(cfg.AlertLeaseTTL))
 		hopts = append(hopts, command.WithAlerts(alertsAdapter{r: a.Alerts}))
 	}
-	a.Handler = command.New(client, a.Approvals, hopts...)
+	a.Handler = command.New(cachedAccount{cache: a.AddOns, client: client}, a.Approvals, hopts...)
 	return nil
 }
 
@@ -185,6 +197,38 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// cachedAccount is the command layer's DialogTech: add-ons through the
+// cache, the rest straight to the client.
+type cachedAccount struct {
+	cache  *addoncache.Cache
+	client *dialog.Client
+}
+
+func (x cachedAccount) ListAddOns(ctx context.Context) ([]dialog.AddOn, error) {
+	return x.cache.ListAddOns(ctx)
+}
+
+func (x cachedAccount) CallVR(ctx context.Context, menuID, phone string) error {
+	return x.client.CallVR(ctx, menuID, phone)
+}
+
+// invalidatingBuyer ends the cache's reuse once a buying call was sent,
+// whatever its outcome: the next /addons shows what it bought.
+type invalidatingBuyer struct {
+	approval.Buyer
+	cache *addoncache.Cache
+}
+
+func (b invalidatingBuyer) PurchaseAddOn(ctx context.Context, r dialog.PurchaseRequest) (*dialog.PurchaseResult, error) {
+	defer b.cache.Invalidate()
+	return b.Buyer.PurchaseAddOn(ctx, r)
+}
+
+func (b invalidatingBuyer) OrderNumbers(ctx context.Context, r dialog.OrderRequest) (*dialog.OrderResult, error) {
+	defer b.cache.Invalidate()
+	return b.Buyer.OrderNumbers(ctx, r)
 }
 
 // alertsAdapter gives the command layer what it needs of the alerts.

@@ -73,7 +73,7 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 	defer st.Close()
 	observed := observeStore(st, m.StoreError)
 
-	a, err := New(ctx, cfg, log, WithStore(observed), WithHooks(Hooks{DialogTech: m.DialogTechCall}))
+	a, err := New(ctx, cfg, log, WithStore(observed), WithHooks(Hooks{DialogTech: m.DialogTechCall, AddOnsRead: m.AddOnsRead}))
 	if err != nil {
 		return err
 	}
