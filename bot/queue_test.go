@@ -65,7 +65,7 @@ func TestJobIsSmall(t *testing.T) {
 	if j.size() > 512 {
 		t.Errorf("a slash command job holds %d bytes; want at most 512", j.size())
 	}
-	if j.slash.inv != (command.Invocation{Command: "/addons", Text: "a", UserID: "U0REQUEST", ChannelID: "C0ORDERS"}) {
+	if j.slash.inv != (command.Invocation{Command: "/addons", Text: "a", UserID: "U0REQUEST", ChannelID: "C0ORDERS", Key: "slash:1234.5678.abcdef"}) {
 		t.Errorf("invocation = %+v", j.slash.inv)
 	}
 }
