@@ -169,8 +169,13 @@ func TestTerminalLineEditing(t *testing.T) {
 	typeKeys(keyUp)
 	scr.waitFor(t, "as U0BOSS", before+1)
 
-	// Ctrl-D on an empty line leaves (Ctrl-U clears the recalled line).
-	typeKeys("\x15" + keyCtrlD)
+	// Tab separates words, as a space does (Ctrl-U clears the recalled line).
+	typeKeys("\x15as\tU0ASK\r")
+	scr.waitFor(t, "You are U0ASK;", 3)
+	scr.waitFor(t, "U0ASK> ", 4)
+
+	// Ctrl-D on an empty line leaves.
+	typeKeys(keyCtrlD)
 	select {
 	case err := <-done:
 		if err != nil {

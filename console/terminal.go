@@ -44,6 +44,14 @@ func newTerminal(in io.Reader, out io.Writer) (t *terminal, restore func(), ok b
 		io.Writer
 	}{fin, fout}, "")
 	tt.History = h
+	// x/term keeps Tab for completion and drops it otherwise; here it
+	// separates words, as a space does.
+	tt.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
+		if key != '\t' {
+			return "", 0, false
+		}
+		return line[:pos] + " " + line[pos:], pos + 1, true
+	}
 	if w, hgt, err := term.GetSize(int(fout.Fd())); err == nil {
 		_ = tt.SetSize(w, hgt) //nolint:errcheck // keeps the default width
 	}
