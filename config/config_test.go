@@ -865,3 +865,22 @@ func TestWarnsWhenNobodyCanApprove(t *testing.T) {
 		}
 	}
 }
+
+func FuzzApprovalThreshold(f *testing.F) {
+	for _, s := range []string{"", "500", "qty:10", "$12.50", "qty:", "-1", "1e400", "qty:99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var th ApprovalThreshold
+		if err := th.Decode(s); err != nil {
+			return
+		}
+		var again ApprovalThreshold
+		if err := again.Decode(th.String()); err != nil || again.String() != th.String() || again.IsQty() != th.IsQty() {
+			t.Fatalf("Decode(%q) = %q, which reads back as %q, %v", s, th.String(), again.String(), err)
+		}
+		if th.IsSet() != (strings.TrimSpace(s) != "") {
+			t.Fatalf("Decode(%q): IsSet %v", s, th.IsSet())
+		}
+	})
+}
