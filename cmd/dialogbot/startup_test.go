@@ -33,6 +33,7 @@ func serveOnce(t *testing.T, e env) (code int, stderr string, dbExists bool) {
 // named. Either way it stops before creating its database.
 func TestNetworkIsNotBlamedOnTheToken(t *testing.T) {
 	srv := slacktest.NewServer(t, slacktest.WithTokens("xoxb-right-bot", "xapp-right-app"))
+	t.Cleanup(func() { srv.CheckNoRefusals(t) })
 	tests := []struct {
 		name string
 		env  env
@@ -81,6 +82,7 @@ func TestBadSettingsTouchNoFile(t *testing.T) {
 // line, naming DATABASE_URL, without its password.
 func TestPostgresFailureIsOneLine(t *testing.T) {
 	srv := slacktest.NewServer(t, slacktest.WithTokens("xoxb-right-bot", "xapp-right-app"))
+	t.Cleanup(func() { srv.CheckNoRefusals(t) })
 	e := env{"SLACK_BOT_TOKEN": "xoxb-right-bot", "SLACK_APP_TOKEN": "xapp-right-app", "SLACK_API_URL": srv.APIURL(),
 		"DIALOGTECH_SANDBOX": "true", "APPROVERS": "U0BOSS", "HTTP_ADDR": "", "LOG_LEVEL": "error",
 		"DATABASE_URL": "postgres://dialogbot:hunter2secret@localhost:1/dialogbot?connect_timeout=2"}

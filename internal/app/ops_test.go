@@ -197,6 +197,7 @@ func TestHTTPAddrInUse(t *testing.T) {
 	}
 	defer busy.Close()
 	srv := slacktest.NewServer(t, slacktest.WithTokens(botToken, appToken))
+	t.Cleanup(func() { srv.CheckNoRefusals(t) })
 	settings := map[string]string{
 		"SLACK_BOT_TOKEN": botToken, "SLACK_APP_TOKEN": appToken, "SLACK_API_URL": srv.APIURL(),
 		"DIALOGTECH_SANDBOX": "true", "DATABASE_URL": "sqlite:" + t.TempDir() + "/db",

@@ -268,3 +268,32 @@ func TestRedeliverEventNewEnvelope(t *testing.T) {
 		t.Errorf("first %s\nretry %s", first, second)
 	}
 }
+
+// recorder is a testing.TB that keeps what Errorf says.
+type recorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *recorder) Helper()                           {}
+func (r *recorder) Errorf(format string, args ...any) { r.errs = append(r.errs, format) }
+
+// TestCheckNoRefusalsFailsTheTest: the harness check fails a test for each
+// payload Slack refused, and not for faults the test set up.
+func TestCheckNoRefusalsFailsTheTest(t *testing.T) {
+	srv := NewServer(t)
+	srv.RateLimit("chat.postMessage", 1, time.Second)
+	srv.RemoveBot("C9")
+	callAPI(t, srv, "chat.postMessage", obj{"channel": "C1", "text": "rate limited"})
+	callAPI(t, srv, "chat.postMessage", obj{"channel": "C9", "text": "not in channel"})
+	rec := &recorder{TB: t}
+	srv.CheckNoRefusals(rec)
+	if len(rec.errs) != 0 {
+		t.Fatalf("injected faults failed the test: %v", rec.errs)
+	}
+	callAPI(t, srv, "chat.postMessage", obj{"channel": "C1", "text": "t", "blocks": []any{actions(button("a", "1"), button("a", "2"))}})
+	srv.CheckNoRefusals(rec)
+	if len(rec.errs) != 1 {
+		t.Errorf("a refused payload made %d test errors, want 1", len(rec.errs))
+	}
+}
