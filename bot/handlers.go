@@ -132,7 +132,12 @@ func (b *Bot) apply(ctx context.Context, res command.Result, t target) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyTimeout)
 	defer cancel()
 	if res.AskReason != "" {
-		if err := b.askReason(ctx, res.AskReason, t); err != nil {
+		if err := b.askReason(ctx, res.AskReason, t); isSlackError(err, "exchanged_trigger_id") {
+			// Another delivery of this very click (Slack retried it to
+			// another replica) opened the dialog: the approver has it.
+			b.log.InfoContext(ctx, "deny: the reason dialog was opened by another delivery of the click", "request_id", res.AskReason)
+			res = command.Result{}
+		} else if err != nil {
 			// A deny is the approver's decision, and the dialog is where
 			// they make it: without it nothing is decided. The trigger may
 			// have died while the click waited, or Slack was busy.
@@ -202,6 +207,11 @@ func (b *Bot) update(ctx context.Context, e command.Edit) {
 		}
 		e = next
 	}
+}
+
+func isSlackError(err error, code string) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && se.Err == code
 }
 
 // denyAgain tells an approver whose Deny click could not open the reason
