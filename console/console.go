@@ -299,7 +299,7 @@ func (s *session) readLine(ctx context.Context, prompt string, history bool) (li
 	defer s.mu.Unlock()
 	s.waiting = ""
 	if !ok || in.err != nil || in.eof {
-		if s.interactive {
+		if s.interactive && s.term == nil {
 			s.printf("\n")
 		}
 		if in.err != nil {

@@ -184,6 +184,8 @@ func TestTerminalLineEditing(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("Ctrl-D did not leave; the terminal shows:\n%q", scr.String())
 	}
+	// The prompt Ctrl-D left is on a finished line.
+	scr.waitFor(t, "U0ASK> \r\n", 1)
 	// The terminal is given back as it was: not raw any more.
 	if raw, err := isRaw(tty); err != nil || raw {
 		t.Errorf("the terminal was left in raw mode (%v)", err)

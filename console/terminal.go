@@ -75,6 +75,13 @@ func (t *terminal) readLines(asks <-chan ask, lines chan<- input, done <-chan st
 		switch {
 		case errors.Is(err, io.EOF):
 			in = input{eof: true}
+			// Leave the prompt on its own finished line, as Enter would:
+			// with no prompt set, Write clears the line, writes this, and
+			// the next ReadLine starts on a fresh line with its prompt.
+			t.SetPrompt("")
+			if _, err := t.Write([]byte(a.prompt + "\n")); err != nil {
+				in = input{err: err}
+			}
 		case err != nil:
 			in = input{err: err}
 		case line == "":
