@@ -209,6 +209,15 @@ func WithTransitionObserver(f func(from, to store.State)) Option {
 	return func(s *Service) { s.observe = f }
 }
 
+// WithStaleExecuting sets Policy.StaleExecuting (tests that restart a
+// process mid-approval), with OutcomeRetry under it.
+func WithStaleExecuting(d time.Duration) Option {
+	return func(s *Service) {
+		s.policy.StaleExecuting = d
+		s.policy.OutcomeRetry = min(s.policy.OutcomeRetry, d/2)
+	}
+}
+
 // WithStepHook is called as an approval passes each step (StepClaimed,
 // ...), for tests that stop the process there.
 func WithStepHook(f func(step string)) Option { return func(s *Service) { s.step = f } }

@@ -157,6 +157,10 @@ func WithLogger(l *slog.Logger) Option { return func(b *Bot) { b.log = l } }
 // WithHome publishes an App Home tab when a user opens it.
 func WithHome(v HomeView) Option { return func(b *Bot) { b.home = v } }
 
+// WithSweepInterval sets how often expired and stale requests are closed,
+// instead of Config.SweepInterval (tests).
+func WithSweepInterval(d time.Duration) Option { return func(b *Bot) { b.cfg.SweepInterval = d } }
+
 // WithObserver reports what the transport sees.
 func WithObserver(o Observer) Option { return func(b *Bot) { b.observer = o } }
 

@@ -14,6 +14,9 @@ import (
 	"github.com/dialogbot/dialogbot/membership"
 )
 
+// serveRunOptions are added by builds with extra hooks (crashpoints.go).
+var serveRunOptions []app.RunOption
+
 // serve runs the Slack bot until a signal; 0 on a clean stop.
 func serve(ctx context.Context, getenv func(string) (string, bool), stderr io.Writer) int {
 	cfg, ok := loadConfig(getenv, config.ModeServe, stderr)
@@ -26,7 +29,7 @@ func serve(ctx context.Context, getenv func(string) (string, bool), stderr io.Wr
 	}
 	log.Info("starting", "config", cfg)
 	// RunServe also serves /healthz, /readyz and /metrics on HTTP_ADDR.
-	if err := app.RunServe(ctx, cfg, log); err != nil {
+	if err := app.RunServe(ctx, cfg, log, serveRunOptions...); err != nil {
 		fmt.Fprintln(stderr, "dialogbot:", oneLine(app.Redact(err.Error(), cfg.Secrets())))
 		return 1
 	}

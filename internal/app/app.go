@@ -16,6 +16,7 @@ import (
 
 	"github.com/dialogbot/dialogbot/alerts"
 	"github.com/dialogbot/dialogbot/approval"
+	"github.com/dialogbot/dialogbot/bot"
 	"github.com/dialogbot/dialogbot/command"
 	"github.com/dialogbot/dialogbot/config"
 	"github.com/dialogbot/dialogbot/dialog"
@@ -59,6 +60,11 @@ type Hooks struct {
 	// AddOnsRead is told where each read of the add-ons by a command
 	// was answered from (addoncache's sources).
 	AddOnsRead func(source string)
+	// Approval options, e.g. a step hook for tests that stop the process
+	// at each step of an approval.
+	Approval []approval.Option
+	// Bot options for serve.
+	Bot []bot.Option
 }
 
 // Option configures New.
@@ -125,7 +131,7 @@ func (a *App) build(ctx context.Context) error {
 		TTL:               cfg.ApprovalTTL,
 		SecondAbove:       approval.Threshold{Amount: cfg.SecondApprovalAbove.Amount, Qty: cfg.SecondApprovalAbove.Qty},
 		RemindAfter:       cfg.ApprovalRemindAfter,
-	}, approval.WithLogger(a.Log), approval.WithGroups(a.Groups))
+	}, append([]approval.Option{approval.WithLogger(a.Log), approval.WithGroups(a.Groups)}, a.Hooks.Approval...)...)
 	hopts := []command.Option{command.WithLogger(a.Log), command.WithCallers(cfg.Callers, a.Groups)}
 	if cfg.AlertChannel != "" {
 		a.Alerts = alerts.New(client, a.Store, a.Poster, a.alertSettings(), alerts.WithLogger(a.Log), alerts.WithLease(cfg.AlertLeaseTTL))

@@ -26,6 +26,16 @@ type RunOption func(*runOptions)
 type runOptions struct {
 	listener   net.Listener
 	maxSilence time.Duration
+	hooks      Hooks
+}
+
+// WithRunHooks adds approval and bot options to what RunServe builds
+// (builds for tests that stop the process mid-approval).
+func WithRunHooks(h Hooks) RunOption {
+	return func(o *runOptions) {
+		o.hooks.Approval = append(o.hooks.Approval, h.Approval...)
+		o.hooks.Bot = append(o.hooks.Bot, h.Bot...)
+	}
 }
 
 // WithOpsListener serves /healthz, /readyz and /metrics on ln instead of
@@ -73,7 +83,7 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 	defer st.Close()
 	observed := observeStore(st, m.StoreError)
 
-	a, err := New(ctx, cfg, log, WithStore(observed), WithHooks(Hooks{DialogTech: m.DialogTechCall, AddOnsRead: m.AddOnsRead}))
+	a, err := New(ctx, cfg, log, WithStore(observed), WithHooks(Hooks{DialogTech: m.DialogTechCall, AddOnsRead: m.AddOnsRead, Approval: ro.hooks.Approval, Bot: ro.hooks.Bot}))
 	if err != nil {
 		return err
 	}

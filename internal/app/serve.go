@@ -37,6 +37,7 @@ func (a *App) Serve(ctx context.Context, opts ...ServeOption) error {
 	}
 	cfg := a.Config
 	botOpts := append([]bot.Option{bot.WithLogger(a.Log), bot.WithHome(a.home), bot.WithGroupsChanged(a.groupChanged)}, so.botOpts...)
+	botOpts = append(botOpts, a.Hooks.Bot...)
 	b, err := bot.New(botConfig(cfg), a.Handler, botOpts...)
 	if err != nil {
 		return err

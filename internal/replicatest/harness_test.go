@@ -45,13 +45,20 @@ const (
 	approverB      = "U0APPROVB"
 )
 
-// binDir holds the dialogbot binary, built once for the whole run.
+// binDir holds the dialogbot binaries, each built once for the whole run:
+// the program as shipped, and one with -tags crashpoints.
 var (
-	binDir    string
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
+	binDir  string
+	dirOnce sync.Once
+	dirErr  error
+	builds  sync.Map // tags → *build
 )
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -74,34 +81,45 @@ func postgresURL(t *testing.T) string {
 
 // dialogbotBinary builds cmd/dialogbot once, with the race detector when
 // the tests have it. `go test` puts its own go first on PATH.
-func dialogbotBinary(t *testing.T) string {
+func dialogbotBinary(t *testing.T) string { return buildBinary(t, "") }
+
+// crashBinary is dialogbot built with -tags crashpoints: it kills itself at
+// the approval step DIALOGBOT_CRASH_AT names (cmd/dialogbot/crashpoints.go).
+func crashBinary(t *testing.T) string { return buildBinary(t, "crashpoints") }
+
+func buildBinary(t *testing.T, tags string) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	dirOnce.Do(func() { binDir, dirErr = os.MkdirTemp("", "replicatest") })
+	if dirErr != nil {
+		t.Fatal(dirErr)
+	}
+	v, _ := builds.LoadOrStore(tags, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
 		gobin, err := exec.LookPath("go")
 		if err != nil {
-			buildErr = fmt.Errorf("find the go command: %w", err)
+			b.err = fmt.Errorf("find the go command: %w", err)
 			return
 		}
-		if binDir, err = os.MkdirTemp("", "replicatest"); err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(binDir, "dialogbot")
-		args := []string{"build", "-o", binary}
+		b.path = filepath.Join(binDir, "dialogbot"+tags)
+		args := []string{"build", "-o", b.path}
 		if raceEnabled {
 			args = append(args, "-race")
+		}
+		if tags != "" {
+			args = append(args, "-tags", tags)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, gobin, append(args, "github.com/dialogbot/dialogbot/cmd/dialogbot")...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+			b.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binary
+	return b.path
 }
 
 // withParam returns rawURL with query parameter key set to value; pgx sends
@@ -196,6 +214,8 @@ type cluster struct {
 	db       *pgx.Conn // the test's own session in the schema
 	store    store.Store
 	replicas []*replica
+	// bin, when set, is the binary start runs instead of dialogbotBinary.
+	bin string
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -232,7 +252,10 @@ func (c *cluster) openStore() store.Store {
 // (KEY=value), and waits until each has its Socket Mode connection.
 func (c *cluster) start(n int, extra ...string) {
 	c.t.Helper()
-	bin := dialogbotBinary(c.t)
+	bin := c.bin
+	if bin == "" {
+		bin = dialogbotBinary(c.t)
+	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"SLACK_BOT_TOKEN=" + botToken,
