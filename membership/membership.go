@@ -104,11 +104,13 @@ func (d *Directory) RefreshGroup(ctx context.Context, group string) error {
 	for _, u := range users {
 		set[u] = true
 	}
+	// Counted before the set is shared: Removed may change it at once.
+	n := len(set)
 	d.mu.Lock()
 	d.members[group] = set
 	d.readAt[group] = d.now()
 	d.mu.Unlock()
-	d.log.DebugContext(ctx, "user group read", "group_id", group, "members", len(set))
+	d.log.DebugContext(ctx, "user group read", "group_id", group, "members", n)
 	return nil
 }
 
