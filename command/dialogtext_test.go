@@ -1,10 +1,12 @@
 package command
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/dialogbot/dialogbot/dialog"
+	"github.com/dialogbot/dialogbot/reply"
 )
 
 // What DialogTech says is shown in the bot's own commands.
@@ -31,5 +33,21 @@ func TestBotTerms(t *testing.T) {
 	}
 	if !strings.Contains(got, "/addons buy 6") || !strings.Contains(got, "--slots") || !strings.Contains(got, "/numbers order") {
 		t.Errorf("failureText = %q, want the bot's commands", got)
+	}
+}
+
+// A large approver group is named in part, so the message stays within
+// Slack's limits.
+func TestMentionsBounded(t *testing.T) {
+	var users []string
+	for i := range 500 {
+		users = append(users, fmt.Sprintf("U%08d", i))
+	}
+	got := mentions(users)
+	if !strings.HasSuffix(got, " and 480 more") || strings.Count(got, "U000000") != maxMentions || len(got) > 800 {
+		t.Errorf("mentions of 500 = %q", got)
+	}
+	if got := mentions(users[:2]); got != reply.Mention("U00000000")+", "+reply.Mention("U00000001") {
+		t.Errorf("mentions of 2 = %q", got)
 	}
 }

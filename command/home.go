@@ -48,7 +48,7 @@ func (h *Handler) Home(ctx context.Context, userID string) (reply.Message, error
 	if len(reqs) == 0 {
 		m.Blocks = append(m.Blocks, reply.Section{Text: "Nothing is waiting for a decision."})
 	}
-	m.Blocks = append(m.Blocks, h.pendingBlocks(reqs, userID, false, maxHomeRequestBlocks)...)
+	m.Blocks = append(m.Blocks, h.pendingBlocks(ctx, reqs, userID, false, maxHomeRequestBlocks)...)
 	// Requests whose outcome is unknown, for someone to check; at most
 	// maxHomeUnknown, so the view stays within Slack's 100 blocks.
 	if unknown, err := h.approvals.NeedsChecking(ctx, maxHomeUnknown); err != nil {

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -60,11 +61,7 @@ func RequestMessage(r *store.Request, usage *dialog.AddOn, price string, approve
 			Note: fmt.Sprintf("item_id %d", usage.ItemID)})
 	}
 	m.Blocks = append(m.Blocks, reply.Actions{Buttons: decideButtons(r, p)})
-	who := make([]string, 0, len(approvers))
-	for _, a := range approvers {
-		who = append(who, reply.Mention(a))
-	}
-	m.Blocks = append(m.Blocks, reply.Context{Text: "Approvers: " + strings.Join(who, ", ") + ". The requester can withdraw it with /addons cancel " + r.ID + "."})
+	m.Blocks = append(m.Blocks, reply.Context{Text: "Approvers: " + mentions(approvers) + ". The requester can withdraw it with /addons cancel " + r.ID + "."})
 	return m
 }
 
@@ -111,16 +108,24 @@ func truncateChars(s string, n int) string {
 // requester, when withCancel), each entry set apart by a divider. It uses
 // at most maxBlocks blocks, and ends with a line counting the requests it
 // had no room for: an entry is shown whole, buttons and all, or not at all.
-func (h *Handler) pendingBlocks(reqs []*store.Request, userID string, withCancel bool, maxBlocks int) []reply.Block {
+//
+// A request that needs several approvals shows how many it has and who
+// gave them; its requester gets no Approve button.
+func (h *Handler) pendingBlocks(ctx context.Context, reqs []*store.Request, userID string, withCancel bool, maxBlocks int) []reply.Block {
 	var blocks []reply.Block
 	policy := h.approvals.Policy()
 	approver := h.approvals.IsApprover(userID)
 	for i, r := range reqs {
+		var p Progress
+		if needed, by, err := h.approvals.Progress(ctx, r); err == nil && needed > 1 {
+			p = Progress{Needed: needed, ApprovedBy: by}
+		}
+		mayApprove := approver && (r.RequesterID != userID || policy.AllowSelfApproval && p.Needed <= 1)
 		need := 1
 		if i > 0 {
 			need++
 		}
-		if approver && (r.RequesterID != userID || policy.AllowSelfApproval) || withCancel && r.RequesterID == userID {
+		if mayApprove || withCancel && r.RequesterID == userID {
 			need++
 		}
 		// One block stays free for the line saying what is left out.
@@ -131,14 +136,18 @@ func (h *Handler) pendingBlocks(reqs []*store.Request, userID string, withCancel
 		if i > 0 {
 			blocks = append(blocks, reply.Divider{})
 		}
-		blocks = append(blocks, reply.Fields{Fields: []reply.Field{
+		fields := []reply.Field{
 			{Label: r.ID, Value: r.Summary},
 			{Label: "Requested by", Value: reply.Mention(r.RequesterID) + " at " + stamp(r.CreatedAt)},
 			{Label: "Expires", Value: stamp(r.ExpiresAt)},
-		}})
+		}
+		if p.Needed > 1 {
+			fields = append(fields, reply.Field{Label: "Approvals", Value: p.line()})
+		}
+		blocks = append(blocks, reply.Fields{Fields: fields})
 		var buttons []reply.Button
-		if approver && (r.RequesterID != userID || policy.AllowSelfApproval) {
-			buttons = append(buttons, decideButtons(r)...)
+		if mayApprove {
+			buttons = append(buttons, decideButtons(r, p)...)
 		}
 		if withCancel && r.RequesterID == userID {
 			buttons = append(buttons, reply.Button{ActionID: ActionCancel, Text: "Cancel request", Value: r.ID})

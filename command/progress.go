@@ -102,11 +102,7 @@ func (h *Handler) withApprovals(ctx context.Context, r *store.Request, e *Edit) 
 // Reminder is the thread reply to a request nobody decided yet, naming
 // who can decide.
 func Reminder(r *store.Request, waitingOn []string) reply.Message {
-	names := make([]string, len(waitingOn))
-	for i, u := range waitingOn {
-		names[i] = reply.Mention(u)
-	}
-	who := strings.Join(names, ", ")
+	who := mentions(waitingOn)
 	if who == "" {
 		who = "the approvers"
 	}
@@ -129,4 +125,21 @@ func (h *Handler) Remind(ctx context.Context, p Threader) {
 	if err != nil {
 		h.log.WarnContext(ctx, "reminders", "err", err)
 	}
+}
+
+// maxMentions is how many people a message names: an approver group can
+// be large, and Slack refuses a text block over 3000 characters.
+const maxMentions = 20
+
+// mentions names users, at most maxMentions of them, then how many more.
+func mentions(users []string) string {
+	names := make([]string, 0, min(len(users), maxMentions))
+	for _, u := range users[:min(len(users), maxMentions)] {
+		names = append(names, reply.Mention(u))
+	}
+	s := strings.Join(names, ", ")
+	if more := len(users) - maxMentions; more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
 }

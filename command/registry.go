@@ -372,7 +372,7 @@ func (h *Handler) runPending(ctx context.Context, inv Invocation, args []string)
 	if len(unknown) > 0 {
 		reserve = min(len(unknown), 10) + 2
 	}
-	m.Blocks = append(m.Blocks, h.pendingBlocks(reqs, inv.UserID, true, maxMessageBlocks-1-reserve)...)
+	m.Blocks = append(m.Blocks, h.pendingBlocks(ctx, reqs, inv.UserID, true, maxMessageBlocks-1-reserve)...)
 	if len(unknown) > 0 {
 		// Within Slack's 50 blocks: a header, one block each, a note.
 		if room := 50 - len(m.Blocks) - 2; len(unknown) > room {

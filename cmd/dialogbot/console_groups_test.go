@@ -41,6 +41,12 @@ as U0BOB
 /addons audit
 group S0FINANCE U0CAROL
 whoami
+as U0REQUESTER
+/addons buy 6 11
+as U0CAROL
+/addons pending
+14
+y
 quit
 `
 
@@ -86,6 +92,8 @@ func TestConsoleGroupsTranscript(t *testing.T) {
 		"DialogTech says the call is connected",
 		"phone ******0100",
 		"You are U0BOB; `as U0ALICE` to approve.",
+		"Approvals: 0 of 2: 2 different approvers must approve, neither the requester\n  [14] Approve",
+		"1 of 2: approved by @U0CAROL",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("transcript lacks %q", want)
