@@ -124,10 +124,37 @@ func (m *memStore) AcquireLease(_ context.Context, name, holder string, ttl time
 	return true, nil
 }
 
+func (m *memStore) ClaimNotificationDue(_ context.Context, n store.DueNotice) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := fmt.Sprintf("%s/%d/%s", n.Key, n.Episode, n.Claim)
+	if m.claims[k] {
+		return store.ErrDuplicate
+	}
+	m.claims[k] = true
+	if m.due == nil {
+		m.due = map[string]store.DueNotice{}
+	}
+	m.due[k] = n
+	return nil
+}
+
+func (m *memStore) TakeDueNotice(_ context.Context, key string, episode int64, claim string, prev, next time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := fmt.Sprintf("%s/%d/%s", key, episode, claim)
+	n, ok := m.due[k]
+	if !ok || !n.NextAt.Equal(prev) {
+		return false, nil
+	}
+	n.NextAt = next
+	m.due[k] = n
+	return true, nil
+}
+
 func (m *memStore) DeferNotification(_ context.Context, n store.DueNotice) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.claims, fmt.Sprintf("%s/%d/%s", n.Key, n.Episode, n.Claim))
 	if m.due == nil {
 		m.due = map[string]store.DueNotice{}
 	}

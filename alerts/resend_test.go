@@ -152,3 +152,38 @@ func buttonsOf(m reply.Message) []reply.Button {
 	}
 	return out
 }
+
+// TestClaimedNoticeOfDeadProcessSent: a runner claimed a thread note and
+// died before sending it; once the claim is stale another run sends it,
+// counted as a possible second copy.
+func TestClaimedNoticeOfDeadProcessSent(t *testing.T) {
+	h := newHarness(newMemStore())
+	rs := &resends{}
+	r := h.runner(WithResendObserver(rs.observe))
+	h.reader.set(nil, numbers(92, 100))
+	h.mustTick(t, r)
+	st := h.store.(*memStore).alert(AddOnKey(6))
+	if st.MessageTS == "" {
+		t.Fatal("no alert message")
+	}
+	dead := h.runner()
+	if !dead.claimDue(t.Context(), st, NoticeRepeat, "repeat-99", h.clock.Now()) {
+		t.Fatal("claim refused")
+	}
+	before := h.poster.count("reply")
+	h.clock.Advance(time.Minute)
+	h.mustTick(t, r)
+	if n := h.poster.count("reply"); n != before {
+		t.Fatalf("a fresh claim was sent again by another runner")
+	}
+	h.clock.Advance(staleSend)
+	h.mustTick(t, r)
+	h.clock.Advance(time.Minute)
+	h.mustTick(t, r)
+	if n := h.poster.count("reply") - before; n != 1 {
+		t.Errorf("%d replies after the claim went stale, want 1", n)
+	}
+	if rs.get("answer_lost") != 1 {
+		t.Errorf("resends %v, want one answer_lost", rs.by)
+	}
+}

@@ -33,8 +33,10 @@ type Store interface {
 	PutAlertState(ctx context.Context, s *store.AlertState, prevUpdatedAt time.Time) error
 	ListAlertStates(ctx context.Context) ([]*store.AlertState, error)
 	ClaimNotification(ctx context.Context, key string, episode int64, state string, at time.Time) error
+	ClaimNotificationDue(ctx context.Context, n store.DueNotice) error
 	DeferNotification(ctx context.Context, n store.DueNotice) error
 	DueNotices(ctx context.Context, now time.Time, limit int) ([]store.DueNotice, error)
+	TakeDueNotice(ctx context.Context, key string, episode int64, claim string, prev, next time.Time) (bool, error)
 	NotificationSent(ctx context.Context, key string, episode int64, claim string) error
 	AddSamples(ctx context.Context, samples []store.Sample) error
 	Samples(ctx context.Context, itemID int, since time.Time) ([]store.Sample, error)
@@ -418,7 +420,11 @@ func (r *Runner) deliver(ctx context.Context, st State, notices []Notice, now ti
 			continue
 		}
 		claim := string(n) + "-" + strconv.FormatInt(st.Rev, 10)
-		if !r.claim(ctx, st.Key, st.Episode, claim, now) {
+		if n == NoticePost {
+			if !r.claim(ctx, st.Key, st.Episode, claim, now) {
+				continue
+			}
+		} else if !r.claimDue(ctx, st, n, claim, now) {
 			continue
 		}
 		if err := r.pace(ctx, channel); err != nil {
@@ -440,6 +446,8 @@ func (r *Runner) deliver(ctx context.Context, st State, notices []Notice, now ti
 		default:
 			if n == NoticePost {
 				posted = ts
+			} else {
+				r.sent(ctx, st.Key, st.Episode, claim)
 			}
 			if n != NoticeUpdate && r.onPost != nil {
 				r.onPost(string(st.Level))
@@ -447,6 +455,50 @@ func (r *Runner) deliver(ctx context.Context, st State, notices []Notice, now ti
 		}
 	}
 	return posted
+}
+
+// staleSend is how long a claimed notice may go unconfirmed before it is
+// taken to be lost (its process died around the send) and sent again.
+const staleSend = 10 * time.Minute
+
+// claimDue claims a notice and, in the same write, records it as due
+// staleSend from now: should this process die before the send is
+// confirmed, a later run sends it again (counted as a possible second
+// copy). False: it must not be sent (claimed already, or the store fails).
+func (r *Runner) claimDue(ctx context.Context, st State, n Notice, claim string, now time.Time) bool {
+	due, err := r.due(st, n, claim, 0, true, now.Add(staleSend))
+	if err == nil {
+		err = r.st.ClaimNotificationDue(ctx, due)
+	}
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, store.ErrDuplicate):
+		r.log.DebugContext(ctx, "alerts: notice already sent", "key", st.Key, "episode", st.Episode, "notice", claim)
+	default:
+		r.log.WarnContext(ctx, "alerts: cannot claim notice", "key", st.Key, "notice", claim, "error", err)
+	}
+	return false
+}
+
+// sent confirms a notice: it is due no more.
+func (r *Runner) sent(ctx context.Context, key string, episode int64, claim string) {
+	if err := r.st.NotificationSent(ctx, key, episode, claim); err != nil {
+		r.log.WarnContext(ctx, "alerts: sent notice still listed as due; it may be sent again", "key", key, "notice", claim, "error", err)
+	}
+}
+
+func (r *Runner) due(st State, n Notice, claim string, attempts int, lost bool, at time.Time) (store.DueNotice, error) {
+	saved, err := toStore(st)
+	if err != nil {
+		return store.DueNotice{}, err
+	}
+	raw, err := json.Marshal(saved)
+	if err != nil {
+		return store.DueNotice{}, fmt.Errorf("alerts: encode notice %s: %w", claim, err)
+	}
+	return store.DueNotice{Key: st.Key, Episode: st.Episode, Claim: claim, Notice: string(n), State: raw,
+		Attempts: attempts, Lost: lost, NextAt: at}, nil
 }
 
 // send makes one notice's Slack call.
@@ -470,21 +522,15 @@ func resendDelay(attempts int) time.Duration {
 	return min(time.Minute<<min(attempts-2, 6), time.Hour)
 }
 
-// deferNotice gives a notice that was not sent back its claim and makes it
-// due again, with the state it was drawn from.
+// deferNotice makes a notice that was not sent due again, with the state
+// it was drawn from, after resendDelay.
 func (r *Runner) deferNotice(ctx context.Context, st State, n Notice, claim string, attempts int, sendErr error, now time.Time) {
-	saved, err := toStore(st)
-	var raw []byte
+	lost := sendErr != nil && !errors.Is(sendErr, reply.ErrRefused)
+	due, err := r.due(st, n, claim, attempts, lost, now.Add(resendDelay(attempts)))
 	if err == nil {
-		raw, err = json.Marshal(saved)
+		err = r.st.DeferNotification(ctx, due)
 	}
 	if err != nil {
-		r.log.ErrorContext(ctx, "alerts: notice lost: cannot encode it", "key", st.Key, "notice", n, "error", err)
-		return
-	}
-	due := store.DueNotice{Key: st.Key, Episode: st.Episode, Claim: claim, Notice: string(n), State: raw,
-		Attempts: attempts, Lost: sendErr != nil && !errors.Is(sendErr, reply.ErrRefused), NextAt: now.Add(resendDelay(attempts))}
-	if err := r.st.DeferNotification(ctx, due); err != nil {
 		r.log.ErrorContext(ctx, "alerts: notice not sent and cannot be kept due", "key", st.Key, "notice", n, "error", err)
 	}
 }
@@ -511,7 +557,9 @@ func (r *Runner) resendDue(ctx context.Context, now time.Time) error {
 				st = FromStore(*cur)
 			}
 		}
-		if !r.claim(ctx, d.Key, d.Episode, d.Claim, now) {
+		// The due row is the lock: one runner moves its time on and sends.
+		won, err := r.st.TakeDueNotice(ctx, d.Key, d.Episode, d.Claim, d.NextAt, now.Add(staleSend))
+		if err != nil || !won {
 			continue
 		}
 		channel := cmp.Or(st.ChannelID, r.s.Channel)
@@ -535,9 +583,7 @@ func (r *Runner) resendDue(ctx context.Context, now time.Time) error {
 		if n != NoticeUpdate && r.onPost != nil {
 			r.onPost(string(st.Level))
 		}
-		if err := r.st.NotificationSent(ctx, d.Key, d.Episode, d.Claim); err != nil {
-			r.log.WarnContext(ctx, "alerts: sent notice still listed as due", "key", d.Key, "notice", n, "error", err)
-		}
+		r.sent(ctx, d.Key, d.Episode, d.Claim)
 	}
 	return nil
 }

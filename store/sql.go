@@ -619,9 +619,12 @@ func (s *sqlStore) ClaimNotification(ctx context.Context, key string, episode in
 	return nil
 }
 
-// DeferNotification: the claim's row goes and the due row comes in one
-// transaction, so a notice is either claimed or due, never neither.
-func (s *sqlStore) DeferNotification(ctx context.Context, n DueNotice) error {
+const upsertDue = `INSERT INTO notices_due (key, episode, claim, notice, state, attempts, lost, next_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	ON CONFLICT (key, episode, claim) DO UPDATE SET notice = excluded.notice, state = excluded.state,
+		attempts = excluded.attempts, lost = excluded.lost, next_at = excluded.next_at`
+
+func (s *sqlStore) dueArgs(n DueNotice) []any {
 	if n.NextAt.IsZero() {
 		n.NextAt = now()
 	}
@@ -629,21 +632,43 @@ func (s *sqlStore) DeferNotification(ctx context.Context, n DueNotice) error {
 	if n.Lost {
 		lost = 1
 	}
+	return []any{n.Key, n.Episode, n.Claim, n.Notice, optBytes(n.State), n.Attempts, lost, s.at(n.NextAt)}
+}
+
+// ClaimNotificationDue: the claim and the due row in one transaction.
+func (s *sqlStore) ClaimNotificationDue(ctx context.Context, n DueNotice) error {
 	err := s.inTx(ctx, func(q querier) error {
-		if _, err := q.exec(ctx, `DELETE FROM notification_claims WHERE key = $1 AND episode = $2 AND state = $3`, n.Key, n.Episode, n.Claim); err != nil {
+		c, err := q.exec(ctx, `INSERT INTO notification_claims (key, episode, state, claimed_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (key, episode, state) DO NOTHING`, n.Key, n.Episode, n.Claim, s.at(now()))
+		if err != nil {
 			return err
 		}
-		_, err := q.exec(ctx, `INSERT INTO notices_due (key, episode, claim, notice, state, attempts, lost, next_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (key, episode, claim) DO UPDATE SET notice = excluded.notice, state = excluded.state,
-				attempts = excluded.attempts, lost = excluded.lost, next_at = excluded.next_at`,
-			n.Key, n.Episode, n.Claim, n.Notice, optBytes(n.State), n.Attempts, lost, s.at(n.NextAt))
+		if c == 0 {
+			return ErrDuplicate
+		}
+		_, err = q.exec(ctx, upsertDue, s.dueArgs(n)...)
 		return err
 	})
 	if err != nil {
+		return fmt.Errorf("store: claim notification %s/%d/%s: %w", n.Key, n.Episode, n.Claim, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) DeferNotification(ctx context.Context, n DueNotice) error {
+	if _, err := s.write.exec(ctx, upsertDue, s.dueArgs(n)...); err != nil {
 		return fmt.Errorf("store: defer notification %s/%d/%s: %w", n.Key, n.Episode, n.Claim, err)
 	}
 	return nil
+}
+
+func (s *sqlStore) TakeDueNotice(ctx context.Context, key string, episode int64, claim string, prev, next time.Time) (bool, error) {
+	n, err := s.write.exec(ctx, `UPDATE notices_due SET next_at = $5 WHERE key = $1 AND episode = $2 AND claim = $3 AND next_at = $4`,
+		key, episode, claim, s.at(prev), s.at(next))
+	if err != nil {
+		return false, fmt.Errorf("store: take due notice %s/%d/%s: %w", key, episode, claim, err)
+	}
+	return n > 0, nil
 }
 
 func (s *sqlStore) DueNotices(ctx context.Context, at time.Time, limit int) ([]DueNotice, error) {

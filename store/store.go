@@ -243,12 +243,20 @@ type Store interface {
 	// second claim gets ErrDuplicate. This is what makes "post once" hold
 	// across replicas.
 	ClaimNotification(ctx context.Context, key string, episode int64, state string, at time.Time) error
-	// DeferNotification releases n's claim and records n as due, in one
-	// transaction (replacing an earlier due row of the same claim).
+	// ClaimNotificationDue is ClaimNotification and, in the same
+	// transaction, n recorded as due at n.NextAt: the write-ahead record of
+	// a send, so that a send whose process dies before it is confirmed is
+	// made again. ErrDuplicate (and nothing written) when claimed already.
+	ClaimNotificationDue(ctx context.Context, n DueNotice) error
+	// DeferNotification records n as due (replacing the row of the same
+	// claim).
 	DeferNotification(ctx context.Context, n DueNotice) error
 	// DueNotices lists the notices due at now (NextAt <= now), oldest
 	// first, at most limit.
 	DueNotices(ctx context.Context, now time.Time, limit int) ([]DueNotice, error)
+	// TakeDueNotice moves a due notice's NextAt from prev to next in one
+	// conditional write: true for the one caller that wins it and sends it.
+	TakeDueNotice(ctx context.Context, key string, episode int64, claim string, prev, next time.Time) (bool, error)
 	// NotificationSent drops the due row of a claim that was sent.
 	NotificationSent(ctx context.Context, key string, episode int64, claim string) error
 

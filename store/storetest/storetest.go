@@ -1195,16 +1195,20 @@ func testLeaseExpiry(t *testing.T, s store.Store) {
 	}
 }
 
-// testDeferNotification: a deferred notice's claim is free again and the
-// notice is listed from its time; once sent it is not.
+// testDeferNotification: a notice claimed with its due row is listed from
+// its time; one taker wins it; deferred, it is listed again; once sent it
+// is not.
 func testDeferNotification(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	if err := s.ClaimNotification(ctx, "addon:6", 2, "resolved-3", at(0)); err != nil {
-		t.Fatal(err)
+	n := store.DueNotice{Key: "addon:6", Episode: 2, Claim: "resolve-3", Notice: "resolve", State: json.RawMessage(`{"a":1}`), Attempts: 0, Lost: true, NextAt: at(time.Minute)}
+	if err := s.ClaimNotificationDue(ctx, n); err != nil {
+		t.Fatalf("ClaimNotificationDue: %v", err)
 	}
-	n := store.DueNotice{Key: "addon:6", Episode: 2, Claim: "resolved-3", Notice: "resolved", State: json.RawMessage(`{"a":1}`), Attempts: 1, Lost: true, NextAt: at(time.Minute)}
-	if err := s.DeferNotification(ctx, n); err != nil {
-		t.Fatalf("DeferNotification: %v", err)
+	if err := s.ClaimNotificationDue(ctx, n); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("second ClaimNotificationDue: err = %v, want ErrDuplicate", err)
+	}
+	if err := s.ClaimNotification(ctx, n.Key, n.Episode, n.Claim, at(0)); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("ClaimNotification of a claimed notice: err = %v, want ErrDuplicate", err)
 	}
 	if due, err := s.DueNotices(ctx, at(30*time.Second), 0); err != nil || len(due) != 0 {
 		t.Errorf("DueNotices before its time = %v, %v; want none", due, err)
@@ -1217,18 +1221,27 @@ func testDeferNotification(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(n, due[0]); diff != "" {
 		t.Errorf("due notice (-want +got):\n%s", diff)
 	}
-	// The claim is free: the resend claims it.
-	if err := s.ClaimNotification(ctx, "addon:6", 2, "resolved-3", at(time.Minute)); err != nil {
-		t.Errorf("claim after DeferNotification: %v", err)
+	won := 0
+	for range 3 {
+		ok, err := s.TakeDueNotice(ctx, n.Key, n.Episode, n.Claim, due[0].NextAt, at(10*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			won++
+		}
 	}
-	n.Attempts, n.Lost = 2, false
+	if won != 1 {
+		t.Errorf("%d takers won the due notice, want 1", won)
+	}
+	n.Attempts, n.Lost, n.NextAt = 2, false, at(2*time.Minute)
 	if err := s.DeferNotification(ctx, n); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := s.DueNotices(ctx, at(time.Hour), 0); len(due) != 1 || due[0].Attempts != 2 || due[0].Lost {
-		t.Errorf("after a second deferral: %+v, want one row with 2 attempts", due)
+		t.Errorf("after a deferral: %+v, want one row with 2 attempts", due)
 	}
-	if err := s.NotificationSent(ctx, "addon:6", 2, "resolved-3"); err != nil {
+	if err := s.NotificationSent(ctx, n.Key, n.Episode, n.Claim); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := s.DueNotices(ctx, at(time.Hour), 0); len(due) != 0 {
