@@ -31,6 +31,11 @@ type Directory struct {
 	lister  Lister
 	members map[string]map[string]bool // group → users; absent: never read
 	readAt  map[string]time.Time
+	// seq counts removals; removed[group][user] is the seq of a removal
+	// Slack announced, so a read that began before it (and may answer
+	// with the user still in) does not bring the user back.
+	seq     int64
+	removed map[string]map[string]int64
 }
 
 // Option configures a Directory.
@@ -47,7 +52,7 @@ func WithClock(now func() time.Time) Option { return func(d *Directory) { d.now 
 // is built after the parts that ask about members).
 func New(lister Lister, groups []string, opts ...Option) *Directory {
 	d := &Directory{groups: slices.Clone(groups), lister: lister, log: slog.Default(), now: time.Now,
-		members: map[string]map[string]bool{}, readAt: map[string]time.Time{}}
+		members: map[string]map[string]bool{}, readAt: map[string]time.Time{}, removed: map[string]map[string]int64{}}
 	for _, o := range opts {
 		o(d)
 	}
@@ -90,7 +95,7 @@ func (d *Directory) RefreshGroup(ctx context.Context, group string) error {
 		return nil
 	}
 	d.mu.RLock()
-	l := d.lister
+	l, began := d.lister, d.seq
 	d.mu.RUnlock()
 	if l == nil {
 		return ErrNoLister
@@ -104,9 +109,19 @@ func (d *Directory) RefreshGroup(ctx context.Context, group string) error {
 	for _, u := range users {
 		set[u] = true
 	}
+	d.mu.Lock()
+	for u, at := range d.removed[group] {
+		if at > began {
+			// Removed while this read was on its way: Slack's answer
+			// may predate the removal.
+			delete(set, u)
+		} else {
+			// Slack answered after the removal: its answer has it.
+			delete(d.removed[group], u)
+		}
+	}
 	// Counted before the set is shared: Removed may change it at once.
 	n := len(set)
-	d.mu.Lock()
 	d.members[group] = set
 	d.readAt[group] = d.now()
 	d.mu.Unlock()
@@ -119,8 +134,13 @@ func (d *Directory) RefreshGroup(ctx context.Context, group string) error {
 func (d *Directory) Removed(group string, users []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.seq++
 	for _, u := range users {
 		delete(d.members[group], u)
+		if d.removed[group] == nil {
+			d.removed[group] = map[string]int64{}
+		}
+		d.removed[group][u] = d.seq
 	}
 }
 

@@ -99,3 +99,48 @@ func TestStatic(t *testing.T) {
 		t.Errorf("unset group has %v", got)
 	}
 }
+
+// slowLister answers with what Slack said when the read began, after the
+// test lets it go.
+type slowLister struct {
+	answer  []string
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *slowLister) GroupMembers(context.Context, string) ([]string, error) {
+	close(s.started)
+	<-s.release
+	return s.answer, nil
+}
+
+// A read that began before Slack announced a removal cannot bring the
+// removed user back.
+func TestRemovalDuringRead(t *testing.T) {
+	ctx := context.Background()
+	d := New(&flaky{members: map[string][]string{"S1": {"U1", "U2"}}}, []string{"S1"})
+	if err := d.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowLister{answer: []string{"U1", "U2"}, started: make(chan struct{}), release: make(chan struct{})}
+	d.SetLister(slow)
+	done := make(chan error, 1)
+	go func() { done <- d.RefreshGroup(ctx, "S1") }()
+	<-slow.started
+	d.Removed("S1", []string{"U1"})
+	close(slow.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d.Member("S1", "U1") || !d.Member("S1", "U2") {
+		t.Errorf("after a stale read: %v, want U2 only", d.Members("S1"))
+	}
+	// A read that begins after the removal is Slack's word again.
+	d.SetLister(&flaky{members: map[string][]string{"S1": {"U1", "U2"}}})
+	if err := d.RefreshGroup(ctx, "S1"); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Member("S1", "U1") {
+		t.Errorf("a fresh read that has U1 back: %v", d.Members("S1"))
+	}
+}
