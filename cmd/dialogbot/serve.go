@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -60,7 +61,13 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 		cfg.Approvers = []string{consoleApprover}
 	}
 	// In a terminal session, logs below warnings would drown the replies.
-	log := newLogger(cfg, stderr, max(cfg.LogLevel(), slog.LevelWarn))
+	logOut := stderr
+	if isTerminal(stderr) && isTerminal(stdin) {
+		// The console's line editor puts the terminal in raw mode, where
+		// a bare "\n" moves down without going back to the left edge.
+		logOut = crlfWriter{stderr}
+	}
+	log := newLogger(cfg, logOut, max(cfg.LogLevel(), slog.LevelWarn))
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
@@ -138,7 +145,21 @@ func newLogger(cfg *config.Config, w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(app.NewRedactingHandler(h, cfg.Secrets()))
 }
 
-func isTerminal(w io.Writer) bool {
+// crlfWriter ends each line with "\r\n", which a terminal shows alike
+// in raw mode and in its usual mode.
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func isTerminal(w any) bool {
+	if c, ok := w.(crlfWriter); ok {
+		w = c.w
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

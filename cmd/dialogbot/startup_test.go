@@ -133,3 +133,16 @@ func closedURL(t *testing.T) string {
 	ln.Close()
 	return "http://" + addr + "/api/"
 }
+
+// TestCRLFWriter: log lines shown beside the console's raw-mode terminal
+// return to the left edge.
+func TestCRLFWriter(t *testing.T) {
+	var b bytes.Buffer
+	n, err := crlfWriter{&b}.Write([]byte("one\ntwo\n"))
+	if err != nil || n != 8 || b.String() != "one\r\ntwo\r\n" {
+		t.Errorf("Write = %d, %v; wrote %q", n, err, b.String())
+	}
+	if isTerminal(crlfWriter{os.Stdin}) != isTerminal(os.Stdin) {
+		t.Error("isTerminal does not look through crlfWriter")
+	}
+}
