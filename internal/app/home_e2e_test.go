@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/dialogbot/dialogbot/dialog"
+	"github.com/dialogbot/dialogbot/dialog/dialogsim"
 	"github.com/dialogbot/dialogbot/internal/slacktest"
 )
 
@@ -111,4 +113,52 @@ func TestAlertHome(t *testing.T) {
 		}
 	}
 	w.assertNoSecret()
+}
+
+// TestHomeNeedsChecking: a request whose outcome is unknown is listed
+// under "Needs checking" in the App Home until an approver records what
+// DialogTech shows.
+func TestHomeNeedsChecking(t *testing.T) {
+	t.Parallel()
+	w := newAlertWorld(t)
+	w.start(nil)
+	w.sim.InjectFault(dialog.ActionAddOnsPurchase, dialogsim.Fault{DropAfterExecute: true})
+	d, err := w.slack.SendSlashCommand(w.ctx(alertWait), slacktest.SlashCommand{Command: "/addons", Text: "buy 3 5", UserID: alertRequester, ChannelID: alertOrdersChan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := w.slack.WaitForResponse(w.ctx(alertWait), d, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	match := alertRequestID.FindStringSubmatch(slacktest.TextOf(slacktest.Message{Text: rs[0].Text, Blocks: rs[0].Blocks}))
+	if match == nil {
+		t.Fatalf("/addons buy opened no request: %+v", rs[0])
+	}
+	id := match[1]
+	m, err := w.slack.WaitForMessage(w.ctx(alertWait), func(m slacktest.Message) bool {
+		return m.Channel == alertOrdersChan && strings.Contains(slacktest.TextOf(m), id) && len(slacktest.ButtonsOf(m)) > 0
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.click(alertApprover, alertOrdersChan, m.TS, "Approve")
+	unknown, err := w.slack.WaitForMessage(w.ctx(alertWait), func(x slacktest.Message) bool {
+		return x.TS == m.TS && strings.Contains(slacktest.TextOf(x), "Outcome unknown")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := slacktest.TextOf(w.alertHomeOf(alertApprover)); !strings.Contains(text, "Needs checking") || !strings.Contains(text, id) {
+		t.Errorf("App Home does not list %s under Needs checking:\n%s", id, text)
+	}
+	w.click(alertApprover, alertOrdersChan, unknown.TS, "It was bought")
+	if _, err := w.slack.WaitForMessage(w.ctx(alertWait), func(x slacktest.Message) bool {
+		return x.TS == m.TS && strings.Contains(slacktest.TextOf(x), "Checked: bought")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if text := slacktest.TextOf(w.alertHomeOf(alertApprover)); strings.Contains(text, "Needs checking") {
+		t.Errorf("App Home still lists a resolved request:\n%s", text)
+	}
 }
