@@ -814,7 +814,10 @@ func (s *Service) Sweep(ctx context.Context) ([]*store.Request, error) {
 			to, o, detail = store.StateFailed, Outcome{NotSent: true, Error: "the bot stopped after the approval, before calling DialogTech; nothing was bought"}, "never called: nothing was bought"
 		}
 		raw, _ := json.Marshal(o)
-		done, err := s.transition(ctx, r.ID, store.StateExecuting, to, store.Transition{Now: now, Outcome: raw,
+		// Only over the row as read: a mark (or outcome) written since
+		// means its approver is still at work, and "nothing was bought"
+		// would be false.
+		done, err := s.transition(ctx, r.ID, store.StateExecuting, to, store.Transition{Now: now, Outcome: raw, IfVersion: r.Version,
 			Audit: []store.AuditEntry{{At: now, RequestID: r.ID, Actor: "system", Event: "request.interrupted", Detail: detail}}})
 		if err != nil {
 			continue // finished meanwhile, or the store is down: the next sweep tries again

@@ -84,3 +84,77 @@ func TestSweepKeepsApprovalTime(t *testing.T) {
 		t.Errorf("swept request: state %s, DecidedAt %s; want unknown, approved at %s", got.State, got.DecidedAt, approvedAt)
 	}
 }
+
+// markRaceStore lets a slow approver's mark of the call land between a
+// sweep's list of executing requests and its write.
+type markRaceStore struct {
+	store.Store
+	afterList func()
+}
+
+func (s *markRaceStore) ListRequests(ctx context.Context, state store.State, limit int) ([]*store.Request, error) {
+	list, err := s.Store.ListRequests(ctx, state, limit)
+	if err == nil && state == store.StateExecuting && s.afterList != nil {
+		s.afterList()
+	}
+	return list, err
+}
+
+// gatedStore holds the approver's MarkCallSent until it is let go.
+type gatedStore struct {
+	store.Store
+	atMark, goMark, marked chan struct{}
+}
+
+func (s *gatedStore) MarkCallSent(ctx context.Context, id, claim string, at time.Time, audit []store.AuditEntry) (*store.Request, error) {
+	close(s.atMark)
+	<-s.goMark
+	r, err := s.Store.MarkCallSent(ctx, id, claim, at, audit)
+	close(s.marked)
+	return r, err
+}
+
+// TestSweepDoesNotFailAMarkedCall: a sweep that saw a stale claim without
+// the call's mark must not write "never called, nothing was bought" over a
+// mark that landed after it looked: that call goes out, and what DialogTech
+// answers is the outcome.
+func TestSweepDoesNotFailAMarkedCall(t *testing.T) {
+	p := approval.Policy{Approvers: []string{"UA"}, TTL: time.Hour, StaleExecuting: 5 * time.Minute}
+	f := newFixture(t, p, nil)
+	ctx := context.Background()
+	r := f.open(t, "UR")
+	t0 := f.now
+
+	gs := &gatedStore{Store: f.st, atMark: make(chan struct{}), goMark: make(chan struct{}), marked: make(chan struct{})}
+	slow := approval.New(gs, f.buyer, p, approval.WithClock(func() time.Time { return t0 }))
+	type result struct {
+		r   *store.Request
+		err error
+	}
+	approved := make(chan result, 1)
+	go func() {
+		got, err := slow.Approve(ctx, r.ID, "UA")
+		approved <- result{got, err}
+	}()
+	<-gs.atMark // claimed at t0; its mark is late
+
+	rs := &markRaceStore{Store: f.st, afterList: func() {
+		close(gs.goMark)
+		<-gs.marked
+	}}
+	sweeper := approval.New(rs, f.buyer, p, approval.WithClock(func() time.Time { return t0.Add(10 * time.Minute) }))
+	if _, err := sweeper.Sweep(ctx); err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	res := <-approved
+	if f.buyer.calls.Load() != 1 {
+		t.Fatalf("buying calls = %d, want 1", f.buyer.calls.Load())
+	}
+	got, err := f.st.GetRequest(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := approval.DecodeOutcome(got); got.State != store.StateSucceeded || o.NotSent {
+		t.Errorf("request %s with outcome %+v after its call was sent (Approve: %v, %v); want succeeded", got.State, o, res.r, res.err)
+	}
+}

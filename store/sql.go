@@ -340,6 +340,12 @@ func (s *sqlStore) Transition(ctx context.Context, id string, from, to State, t 
 	if updated.IsZero() {
 		updated = now()
 	}
+	args := []any{id, string(from), string(to), optString(t.By), s.optTime(t.At), optString(t.Reason), optBytes(t.Outcome), s.at(updated), optString(t.Claim)}
+	where := `id = $1 AND state = $2`
+	if t.IfVersion != 0 {
+		args = append(args, t.IfVersion)
+		where += ` AND version = $10`
+	}
 	var r *Request
 	update := func(q querier) error {
 		return one(ctx, q, func(sc scanner) (err error) {
@@ -353,9 +359,8 @@ func (s *sqlStore) Transition(ctx context.Context, id string, from, to State, t 
 				updated_at = $8,
 				claim = COALESCE($9, claim),
 				version = version + 1
-			WHERE id = $1 AND state = $2
-			RETURNING `+requestColumns,
-			id, string(from), string(to), optString(t.By), s.optTime(t.At), optString(t.Reason), optBytes(t.Outcome), s.at(updated), optString(t.Claim))
+			WHERE `+where+`
+			RETURNING `+requestColumns, args...)
 	}
 	var err error
 	if len(t.Audit) == 0 {

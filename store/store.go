@@ -132,6 +132,10 @@ type Transition struct {
 	Now time.Time
 	// Claim, when set, is stored as the request's claim token.
 	Claim string
+	// IfVersion, when set, is a further condition: the request must still
+	// be at this Version, so a decision drawn from a read (a sweep's) is
+	// not written over a change made after it.
+	IfVersion int64
 	// Audit rows are appended in the same transaction as the change: both
 	// are written or neither is.
 	Audit []AuditEntry
@@ -208,7 +212,8 @@ type Store interface {
 	Undrawn(ctx context.Context, state State, limit int) ([]*Request, error)
 	// Transition moves id from `from` to `to` in one conditional write. It
 	// returns the updated request, or ErrConflict (with the current request)
-	// when the request was not in `from`, or ErrNotFound. A move that
+	// when the request was not in `from` (or not at t.IfVersion), or
+	// ErrNotFound. A move that
 	// State.CanMoveTo refuses fails without touching the row. t.Audit is
 	// written in the same transaction.
 	Transition(ctx context.Context, id string, from, to State, t Transition) (*Request, error)

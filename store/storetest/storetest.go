@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentIdemKey", testConcurrentIdemKey},
 		{"TransitionAudit", testTransitionAudit},
 		{"MarkCallSent", testMarkCallSent},
+		{"TransitionIfVersion", testTransitionIfVersion},
 		{"ListRequests", testListRequests},
 		{"PendingExpiredBefore", testPendingExpiredBefore},
 		{"Audit", testAudit},
@@ -1152,6 +1153,33 @@ func testMarkCallSent(t *testing.T, s store.Store) {
 	}
 	if _, err := s.MarkCallSent(ctx, "nope", "tok1", time.Time{}, nil); err == nil {
 		t.Error("MarkCallSent(nope) succeeded")
+	}
+}
+
+// testTransitionIfVersion: a transition with IfVersion writes only over
+// that version of the row; over another it is ErrConflict with the row as
+// it is, and its audit rows are not written.
+func testTransitionIfVersion(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	create(t, s, newRequest("r1"))
+	claimed, err := s.Transition(ctx, "r1", store.StatePending, store.StateExecuting, store.Transition{By: "U2", Claim: "tok1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MarkCallSent(ctx, "r1", "tok1", at(time.Minute), nil); err != nil {
+		t.Fatal(err)
+	}
+	audit := []store.AuditEntry{{RequestID: "r1", Actor: "system", Event: "request.interrupted"}}
+	cur, err := s.Transition(ctx, "r1", store.StateExecuting, store.StateFailed, store.Transition{IfVersion: claimed.Version, Audit: audit})
+	if !errors.Is(err, store.ErrConflict) || cur == nil || cur.State != store.StateExecuting || cur.Version != claimed.Version+1 {
+		t.Fatalf("transition over an older version = %+v, %v; want ErrConflict with the request executing at version %d", cur, err, claimed.Version+1)
+	}
+	if entries, _ := s.ListAudit(ctx, 0); len(entries) != 0 {
+		t.Errorf("audit = %+v after a refused transition, want none", entries)
+	}
+	done, err := s.Transition(ctx, "r1", store.StateExecuting, store.StateUnknown, store.Transition{IfVersion: cur.Version, Audit: audit})
+	if err != nil || done.State != store.StateUnknown {
+		t.Errorf("transition at the current version = %+v, %v; want unknown", done, err)
 	}
 }
 
