@@ -70,6 +70,7 @@ type Bot struct {
 	notices *workQueue
 
 	groupsChanged GroupsChanged
+	identity      *Identity // from CheckTokens; nil: Run asks auth.test
 
 	connected atomic.Bool
 	lastSeen  atomic.Int64 // unix nanos of the last byte read from Slack
@@ -239,11 +240,15 @@ func (b *Bot) BotUserID() string { return b.botUserID.Load().(string) }
 // returns nil. It returns an error wrapping ErrAuth when Slack refuses a
 // token.
 func (b *Bot) Run(ctx context.Context) error {
-	authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	who, err := b.api.AuthTestContext(authCtx)
-	cancel()
-	if err != nil {
-		return authError("SLACK_BOT_TOKEN", err)
+	who := b.identity
+	if who == nil {
+		authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		res, err := b.api.AuthTestContext(authCtx)
+		cancel()
+		if err != nil {
+			return authError("SLACK_BOT_TOKEN", err)
+		}
+		who = &Identity{UserID: res.UserID, Team: res.Team}
 	}
 	b.botUserID.Store(who.UserID)
 	b.log.InfoContext(ctx, "slack auth ok", "team", who.Team, "bot_user_id", who.UserID)
@@ -373,21 +378,37 @@ func authError(setting string, err error) error {
 // ticket is simply not used), without connecting or touching anything
 // else, so that the program can stop before it opens its store. Its
 // errors wrap ErrAuth naming the setting, or ErrUnreachable.
-func CheckTokens(ctx context.Context, cfg Config) error {
+func CheckTokens(ctx context.Context, cfg Config) (Identity, error) {
 	b, err := New(cfg, nil)
 	if err != nil {
-		return err
+		return Identity{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if _, err := b.api.AuthTestContext(ctx); err != nil {
-		return authError("SLACK_BOT_TOKEN", err)
+	// The two checks are independent: ask both at once.
+	var who *slack.AuthTestResponse
+	var authErr, openErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { who, authErr = b.api.AuthTestContext(ctx) })
+	wg.Go(func() { _, _, openErr = b.sm.OpenContext(ctx) })
+	wg.Wait()
+	if authErr != nil {
+		return Identity{}, authError("SLACK_BOT_TOKEN", authErr)
 	}
-	if _, _, err := b.sm.OpenContext(ctx); err != nil {
-		return authError("SLACK_APP_TOKEN", err)
+	if openErr != nil {
+		return Identity{}, authError("SLACK_APP_TOKEN", openErr)
 	}
-	return nil
+	return Identity{UserID: who.UserID, Team: who.Team}, nil
 }
+
+// Identity is who the bot token belongs to, as auth.test says.
+type Identity struct {
+	UserID, Team string
+}
+
+// WithIdentity gives Run the answer of an auth.test already made (by
+// CheckTokens), so that it connects without asking again.
+func WithIdentity(id Identity) Option { return func(b *Bot) { b.identity = &id } }
 
 // dispatch handles one event of the socket loop. Envelopes are acked here,
 // before any work: Slack wants an ack within 3 seconds, and the work may

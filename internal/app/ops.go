@@ -73,7 +73,8 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 		}
 		defer ln.Close() // closed by the server's Shutdown when it got that far
 	}
-	if err := bot.CheckTokens(ctx, botConfig(cfg)); err != nil {
+	who, err := bot.CheckTokens(ctx, botConfig(cfg))
+	if err != nil {
 		return err
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
@@ -107,7 +108,7 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 			}
 		}()
 	}
-	return a.Serve(ctx, OpsServeOptions(m, ready)...)
+	return a.Serve(ctx, append(OpsServeOptions(m, ready), WithBotOptions(bot.WithIdentity(who)))...)
 }
 
 // OpsServeOptions connects the Slack transport to the metrics and to
