@@ -1,0 +1,283 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// compareEnv names the bots TestComparePeers runs, as name=command pairs
+// separated by commas; the first is dialogbot, the others its peers (see
+// scripts/compare-peers).
+const compareEnv = "DIALOGBOT_COMPARE"
+
+// burstResult is what one /addons-only burst measured of one bot.
+type burstResult struct {
+	bot       string
+	size      int
+	startup   time.Duration // exec to the socket open at Slack
+	p50, p99  time.Duration // ack latency, Slack's view
+	ackMax    time.Duration
+	lastReply time.Duration // first command sent to last reply
+	perSecond float64
+	peakRSS   int64   // VmHWM, bytes
+	cpu       float64 // user + system seconds, start to the last reply
+}
+
+// TestLoadAddOns is TestLoad's /addons-only mode, for any bot that answers
+// /addons with dialogbot's settings (DIALOGBOT_LOADTEST_BIN, run with no
+// arguments): a burst of /addons, every one acked and answered, figures
+// printed. It skips when DIALOGBOT_LOADTEST_BIN is unset.
+//
+//	DIALOGBOT_LOADTEST_BIN=path/to/bot go test -run '^TestLoadAddOns$' -v ./internal/app/
+func TestLoadAddOns(t *testing.T) {
+	bin := os.Getenv(loadBinaryEnv)
+	if bin == "" {
+		t.Skip("set " + loadBinaryEnv + " to a bot to measure")
+	}
+	r := addOnsBurst(t, bin, bin, burstSize(t))
+	t.Logf("\n%s: burst of %d /addons\n  ack p50 %s  p99 %s  max %s\n  last reply %s, %.0f commands/s\n  peak RSS %.1f MB, CPU %.2f s, start to connected %s",
+		r.bot, r.size, ms(r.p50), ms(r.p99), ms(r.ackMax), r.lastReply.Round(time.Millisecond), r.perSecond, mb(r.peakRSS), r.cpu, ms(r.startup))
+}
+
+// addOnsBurst starts bin (no arguments) with dialogbot's settings against
+// a Slack emulator and the DialogTech simulator of its own, warms it up with
+// 16 /addons, sends n in a burst and waits until every one is acked and
+// answered (any loss fails the test), then stops it.
+func addOnsBurst(t *testing.T, name, bin string, n int) burstResult {
+	t.Helper()
+	w, settings := newSurroundings(t, options{pings: 5 * time.Second})
+	settings["HTTP_ADDR"] = "" // the peers serve no HTTP; dialogbot does not either here
+	settings["ALERT_CHANNEL"] = ""
+	settings["LOG_LEVEL"] = "info"
+	settings["LOG_FORMAT"] = "json"
+	cmd := exec.Command(bin)
+	cmd.Env = os.Environ()
+	for k, v := range settings {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = nil
+	tail := make(chan string, 1)
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		// Drain the log (a full pipe would stop the bot); keep its end.
+		var last []string
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			last = append(last, sc.Text())
+			if len(last) > 20 {
+				last = last[1:]
+			}
+		}
+		tail <- strings.Join(last, "\n")
+	}()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-waited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-waited
+		}
+	}
+	t.Cleanup(stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.slack.WaitConnections(ctx, 1); err != nil {
+		stop()
+		t.Fatalf("%s did not connect: %v\n%s", name, err, <-tail)
+	}
+	startup := time.Since(started)
+	w.pid = cmd.Process.Pid
+
+	w.sendAndWait(16, 0)
+	burst := w.sendAndWait(n, 0)
+	last := w.answeredAt(burst)
+	cpu := cpuSeconds(w.pid)
+	peak := procStatus(w.pid)["VmHWM"]
+	lat := latencies(t, w.ackLatencies(), burst)
+	if un := w.slack.Unacked(); len(un) > 0 {
+		t.Errorf("%s: %d envelopes never acked", name, len(un))
+	}
+	stop()
+	elapsed := last.Sub(burst[0].SentAt)
+	return burstResult{bot: name, size: n, startup: startup, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), ackMax: lat[len(lat)-1],
+		lastReply: elapsed, perSecond: float64(n) / elapsed.Seconds(), peakRSS: peak, cpu: cpu}
+}
+
+// TestComparePeers runs dialogbot and its peers on the same emulator and
+// simulator, interleaved, for several rounds at each burst size, and prints
+// the medians with dialogbot's ratio to the best peer on each figure (below
+// 1 is better for every figure but commands/s). scripts/compare-peers
+// builds the bots and runs it; it is a benchmark, not part of the suite.
+//
+//	DIALOGBOT_COMPARE=dialogbot=/tmp/dialogbot,slacker=/tmp/slacker-peer go test -run '^TestComparePeers$' -v -timeout 60m ./internal/app/
+func TestComparePeers(t *testing.T) {
+	spec := os.Getenv(compareEnv)
+	if spec == "" {
+		t.Skip("set " + compareEnv + " (scripts/compare-peers does)")
+	}
+	type bot struct{ name, bin string }
+	var bots []bot
+	for _, pair := range strings.Split(spec, ",") {
+		name, bin, ok := strings.Cut(pair, "=")
+		if !ok {
+			t.Fatalf("%s: %q is not name=command", compareEnv, pair)
+		}
+		bots = append(bots, bot{name, bin})
+	}
+	sizes := []int{1000, 10000}
+	if v := os.Getenv("DIALOGBOT_COMPARE_SIZES"); v != "" {
+		sizes = nil
+		for _, s := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	rounds := 3
+	if v := os.Getenv("DIALOGBOT_COMPARE_ROUNDS"); v != "" {
+		rounds, _ = strconv.Atoi(v)
+	}
+	results := map[string][]burstResult{} // bot/size → rounds
+	key := func(name string, n int) string { return name + "/" + strconv.Itoa(n) }
+	for r := range rounds {
+		for _, n := range sizes {
+			// Each round starts with another bot, so none always runs
+			// first on a machine that warms up.
+			for i := range bots {
+				b := bots[(i+r)%len(bots)]
+				t.Run(fmt.Sprintf("round%d/%d/%s", r+1, n, b.name), func(t *testing.T) {
+					res := addOnsBurst(t, b.name, b.bin, n)
+					results[key(b.name, n)] = append(results[key(b.name, n)], res)
+					t.Logf("%s %d: ack p50 %s p99 %s, last reply %s, peak RSS %.1f MB, CPU %.2f s, start %s",
+						b.name, n, ms(res.p50), ms(res.p99), res.lastReply.Round(time.Millisecond), mb(res.peakRSS), res.cpu, ms(res.startup))
+				})
+			}
+		}
+	}
+	t.Log("\n" + compareTable(bots[0].name, func() []string {
+		var names []string
+		for _, b := range bots {
+			names = append(names, b.name)
+		}
+		return names
+	}(), sizes, rounds, func(name string, n int) []burstResult { return results[key(name, n)] }))
+}
+
+// figure is one column of the comparison.
+type figure struct {
+	name   string
+	value  func(burstResult) float64
+	format func(float64) string
+	higher bool // higher is better
+}
+
+var figures = []figure{
+	{"ack p50", func(r burstResult) float64 { return msOf(r.p50) }, fmtMS, false},
+	{"ack p99", func(r burstResult) float64 { return msOf(r.p99) }, fmtMS, false},
+	{"ack max", func(r burstResult) float64 { return msOf(r.ackMax) }, fmtMS, false},
+	{"last reply", func(r burstResult) float64 { return r.lastReply.Seconds() }, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + " s" }, false},
+	{"commands/s", func(r burstResult) float64 { return r.perSecond }, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, true},
+	{"peak RSS", func(r burstResult) float64 { return mb(r.peakRSS) }, func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " MB" }, false},
+	{"CPU", func(r burstResult) float64 { return r.cpu }, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + " s" }, false},
+	{"start to connected", func(r burstResult) float64 { return msOf(r.startup) }, fmtMS, false},
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func fmtMS(v float64) string       { return strconv.FormatFloat(v, 'f', 1, 64) + " ms" }
+
+func median(vs []float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+// compareTable is a Markdown table of the medians: per size, one row of
+// ratios (dialogbot / best peer), then a row per bot.
+func compareTable(self string, names []string, sizes []int, rounds int, runs func(string, int) []burstResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Medians of %d interleaved rounds, /addons only, same Slack emulator and DialogTech simulator.\n", rounds)
+	fmt.Fprintf(&b, "Ratio: dialogbot's figure / the best peer's (below 1 is better; for commands/s above 1 is better).\n\n")
+	b.WriteString("| bot | burst |")
+	for _, f := range figures {
+		b.WriteString(" " + f.name + " |")
+	}
+	b.WriteString("\n|---|---|")
+	for range figures {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, n := range sizes {
+		med := map[string][]float64{}
+		for _, name := range names {
+			for _, f := range figures {
+				var vs []float64
+				for _, r := range runs(name, n) {
+					vs = append(vs, f.value(r))
+				}
+				med[name] = append(med[name], median(vs))
+			}
+		}
+		fmt.Fprintf(&b, "| **dialogbot ÷ best peer** | %s |", commas(n))
+		for i, f := range figures {
+			best := 0.0
+			for _, name := range names[1:] {
+				v := med[name][i]
+				if best == 0 || (f.higher && v > best) || (!f.higher && v < best) {
+					best = v
+				}
+			}
+			ratio := "–"
+			if best > 0 {
+				ratio = "**" + strconv.FormatFloat(med[self][i]/best, 'f', 2, 64) + "×**"
+			}
+			b.WriteString(" " + ratio + " |")
+		}
+		b.WriteString("\n")
+		for _, name := range names {
+			fmt.Fprintf(&b, "| %s | %s |", name, commas(n))
+			for i, f := range figures {
+				b.WriteString(" " + f.format(med[name][i]) + " |")
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
