@@ -413,20 +413,20 @@ func (s *Service) Approve(ctx context.Context, id, user string) (*store.Request,
 		}
 		return nil, &ExpiredError{Request: expired}
 	}
+	detail := r.Summary
 	if needed > 1 {
-		count, err := s.addApproval(ctx, r, user, needed, now)
+		by, err := s.addApproval(ctx, r, user, needed, now)
 		if err != nil {
 			return nil, err
 		}
-		if count < needed {
+		if len(by) < needed {
 			// Nothing is bought yet: the request stays pending, and its
 			// message shows who approved.
 			return r, nil
 		}
-	}
-	detail := r.Summary
-	if needed > 1 {
-		detail = fmt.Sprintf("final approval (%d of %d): %s", needed, needed, r.Summary)
+		// The approval rows that came before are audited best effort;
+		// this one is committed with the claim, so it names them all.
+		detail = fmt.Sprintf("final approval (%d of %d, by %s): %s", needed, needed, strings.Join(by, ", "), r.Summary)
 	}
 	claim := rand.Text()
 	claimed, err := s.transition(ctx, id, store.StatePending, store.StateExecuting, store.Transition{

@@ -149,30 +149,30 @@ func (s *Service) needed(ctx context.Context, id string) (int, error) {
 	return max(rule.ApprovalsNeeded, 1), nil
 }
 
-// addApproval records user's approval of r and returns how many approvals
+// addApproval records user's approval of r and returns the approvers who
 // count now. A click already counted (a double click, a redelivered
 // envelope) counts once; when it is not the last one needed it ends with
 // ErrAlreadyApproved, and when it is (the process stopped before the claim)
 // it goes on to the claim.
-func (s *Service) addApproval(ctx context.Context, r *store.Request, user string, needed int, now time.Time) (int, error) {
+func (s *Service) addApproval(ctx context.Context, r *store.Request, user string, needed int, now time.Time) ([]string, error) {
 	err := s.store.AddApproval(ctx, r.ID, user, now)
 	dup := errors.Is(err, store.ErrDuplicate)
 	if err != nil && !dup {
-		return 0, fmt.Errorf("approval: record approval of %s: %w", r.ID, err)
+		return nil, fmt.Errorf("approval: record approval of %s: %w", r.ID, err)
 	}
 	by, err := s.countedApprovals(ctx, r)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if dup {
 		if len(by) < needed {
-			return len(by), ErrAlreadyApproved
+			return by, ErrAlreadyApproved
 		}
-		return len(by), nil
+		return by, nil
 	}
 	s.audit(ctx, r.ID, user, "request.approval", fmt.Sprintf("%d of %d: %s", min(len(by), needed), needed, r.Summary))
 	s.log.InfoContext(ctx, "request approval counted", "request_id", r.ID, "user_id", user, "approvals", len(by), "needed", needed)
-	return len(by), nil
+	return by, nil
 }
 
 // countedApprovals are the approvals of r that count: by approvers who

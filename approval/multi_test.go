@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -375,4 +376,36 @@ func (g *groups) Members(group string) []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return slices.Clone(g.members[group])
+}
+
+// The audit log names every approver a purchase was made on, written with
+// the claim before the call: a first approval whose own audit row was not
+// stored (the store blinked) still counts, so the final approval's row
+// says who gave it.
+func TestTwoApprovalsAuditNamesEveryApprover(t *testing.T) {
+	ctx := context.Background()
+	f, bs, _ := newBlinkFixture(t, twoAbove10)
+	r := f.openTwo(t, "UR")
+	bs.fail = func(op string, _, _ store.State) (bool, bool) { return op == "audit", false }
+	if got, err := f.svc.Approve(ctx, r.ID, "UA"); err != nil || got.State != store.StatePending {
+		t.Fatalf("first approval: %v, %v", got, err)
+	}
+	bs.fail = nil
+	if done, err := f.svc.Approve(ctx, r.ID, "UB"); err != nil || done.State != store.StateSucceeded {
+		t.Fatalf("second approval: %v, %v", done, err)
+	}
+	all, err := f.st.ListAudit(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var approved []string
+	for _, e := range all {
+		if e.RequestID == r.ID && (e.Event == "request.approval" || e.Event == "request.approved") {
+			approved = append(approved, e.Actor+": "+e.Detail)
+			if e.Actor == "UA" || strings.Contains(e.Detail, "UA") {
+				return
+			}
+		}
+	}
+	t.Errorf("bought on UA's approval, but no audit row names UA: %q", approved)
 }
