@@ -247,6 +247,18 @@ func (s *Service) Remind(ctx context.Context, post func(ctx context.Context, r *
 			}
 			continue
 		}
+		// Read again after the claim: a request decided since the list
+		// (approved, denied, being bought) needs no reminder, ever, so
+		// its claim is kept.
+		cur, err := s.store.GetRequest(ctx, r.ID)
+		if err != nil {
+			errs = append(errs, err)
+			s.release(ctx, r.ID, now)
+			continue
+		}
+		if cur.State != store.StatePending {
+			continue
+		}
 		_, by, err := s.Progress(ctx, r)
 		if err != nil {
 			errs = append(errs, err)

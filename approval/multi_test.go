@@ -409,3 +409,46 @@ func TestTwoApprovalsAuditNamesEveryApprover(t *testing.T) {
 	}
 	t.Errorf("bought on UA's approval, but no audit row names UA: %q", approved)
 }
+
+// pendingRaceStore lets an approver decide a request between Remind's list
+// of pending requests and its reminder.
+type pendingRaceStore struct {
+	store.Store
+	afterList func()
+}
+
+func (s *pendingRaceStore) ListRequests(ctx context.Context, state store.State, limit int) ([]*store.Request, error) {
+	list, err := s.Store.ListRequests(ctx, state, limit)
+	if err == nil && state == store.StatePending && s.afterList != nil {
+		s.afterList()
+	}
+	return list, err
+}
+
+// A request approved after Remind listed it gets no "still waiting for a
+// decision" reminder mentioning the approvers.
+func TestRemindSkipsDecided(t *testing.T) {
+	ctx := context.Background()
+	p := approval.Policy{Approvers: []string{"UA", "UB"}, TTL: 24 * time.Hour, RemindAfter: time.Hour}
+	f := newFixture(t, p, nil)
+	f.svc = approval.New(f.st, f.buyer, p, approval.WithClock(func() time.Time { return f.now }))
+	r := f.open(t, "UR")
+	if err := f.svc.Posted(ctx, r.ID, "C1", "1.0001"); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(2 * time.Hour)
+	rs := &pendingRaceStore{Store: f.st, afterList: func() {
+		if _, err := f.svc.Approve(ctx, r.ID, "UA"); err != nil {
+			t.Error(err)
+		}
+	}}
+	reminder := approval.New(rs, f.buyer, p, approval.WithClock(func() time.Time { return f.now }))
+	var posted []string
+	n, err := reminder.Remind(ctx, func(_ context.Context, r *store.Request, _ []string) error {
+		posted = append(posted, r.ID)
+		return nil
+	})
+	if err != nil || n != 0 || len(posted) != 0 {
+		t.Errorf("Remind = %d, %v, posted for %v; want no reminder for a request approved before it was sent", n, err, posted)
+	}
+}
