@@ -37,7 +37,7 @@ import (
 
 // Store is what approvals need from the store.
 type Store interface {
-	CreateRequest(ctx context.Context, r *store.Request) error
+	CreateRequest(ctx context.Context, r *store.Request, audit ...store.AuditEntry) error
 	GetRequest(ctx context.Context, id string) (*store.Request, error)
 	SetMessage(ctx context.Context, id, channelID, ts string) error
 	Transition(ctx context.Context, id string, from, to store.State, t store.Transition) (*store.Request, error)
@@ -334,14 +334,14 @@ func (s *Service) Open(ctx context.Context, kind store.Kind, params any, summary
 			return nil, fmt.Errorf("approval: store rule: %w", err)
 		}
 	}
-	if err := s.store.CreateRequest(ctx, r); err != nil {
+	created := store.AuditEntry{At: now, RequestID: r.ID, Actor: requester, Event: "request.created", Detail: fmt.Sprintf("%s: %s", kind, summary)}
+	if err := s.store.CreateRequest(ctx, r, created); err != nil {
 		var de *store.DuplicateError
 		if errors.As(err, &de) {
 			return nil, &ExistingError{Request: de.Existing, Same: de.Same}
 		}
 		return nil, fmt.Errorf("approval: create request: %w", err)
 	}
-	s.audit(ctx, r.ID, requester, "request.created", fmt.Sprintf("%s: %s", kind, summary))
 	s.log.InfoContext(ctx, "request created", "request_id", r.ID, "user_id", requester, "kind", string(kind))
 	return r, nil
 }

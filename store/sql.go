@@ -186,8 +186,9 @@ func scanRequest(sc scanner) (*Request, error) {
 // when zero, UpdatedAt CreatedAt when zero, Version 1, every time in UTC
 // truncated to microseconds. An ID already stored gives ErrDuplicate; an
 // IdemKey already stored, or the SameKey of a pending request, a
-// *DuplicateError naming that request.
-func (s *sqlStore) CreateRequest(ctx context.Context, r *Request) error {
+// *DuplicateError naming that request. audit is appended in the same
+// transaction as the insert, and only when the request is stored.
+func (s *sqlStore) CreateRequest(ctx context.Context, r *Request, audit ...AuditEntry) error {
 	if r.ID == "" {
 		return fmt.Errorf("store: create request: empty id")
 	}
@@ -209,12 +210,25 @@ func (s *sqlStore) CreateRequest(ctx context.Context, r *Request) error {
 	// A conflict with a pending identical request that is decided before
 	// it can be read is tried again: it no longer stands in the way.
 	for range 3 {
-		n, err := s.write.exec(ctx, `INSERT INTO requests (`+requestInsert+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-			ON CONFLICT DO NOTHING`,
-			r.ID, string(r.Kind), optBytes(r.Params), r.Summary, r.RequesterID, r.ChannelID, r.MessageTS, string(r.State),
-			s.at(r.CreatedAt), s.optTime(r.ExpiresAt), r.DecidedBy, s.optTime(r.DecidedAt), r.Reason, optBytes(r.Outcome),
-			s.at(r.UpdatedAt), optString(r.IdemKey), optString(r.SameKey), r.Claim, s.optTime(r.CallSentAt), r.Version, r.DrawnVersion)
+		var n int64
+		insert := func(q querier) (err error) {
+			n, err = q.exec(ctx, `INSERT INTO requests (`+requestInsert+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+				ON CONFLICT DO NOTHING`,
+				r.ID, string(r.Kind), optBytes(r.Params), r.Summary, r.RequesterID, r.ChannelID, r.MessageTS, string(r.State),
+				s.at(r.CreatedAt), s.optTime(r.ExpiresAt), r.DecidedBy, s.optTime(r.DecidedAt), r.Reason, optBytes(r.Outcome),
+				s.at(r.UpdatedAt), optString(r.IdemKey), optString(r.SameKey), r.Claim, s.optTime(r.CallSentAt), r.Version, r.DrawnVersion)
+			if err != nil || n == 0 {
+				return err
+			}
+			return s.appendAudit(ctx, q, audit)
+		}
+		var err error
+		if len(audit) == 0 {
+			err = insert(s.write)
+		} else {
+			err = s.inTx(ctx, insert)
+		}
 		if err != nil {
 			return fmt.Errorf("store: create request %s: %w", r.ID, err)
 		}

@@ -198,7 +198,9 @@ type Store interface {
 	// so r then equals what GetRequest returns. A known ID: ErrDuplicate.
 	// A known IdemKey, or a SameKey of a pending request: a
 	// *DuplicateError naming that request, and nothing is written.
-	CreateRequest(ctx context.Context, r *Request) error
+	//
+	// audit rows are written in the same transaction: both or neither.
+	CreateRequest(ctx context.Context, r *Request, audit ...AuditEntry) error
 	// GetRequest returns ErrNotFound when id is unknown.
 	GetRequest(ctx context.Context, id string) (*Request, error)
 	// SetMessage records where the request message was posted; the

@@ -206,8 +206,8 @@ func (s *observedStore) Ping(ctx context.Context) error {
 	return s.check("ping", s.Store.Ping(ctx))
 }
 
-func (s *observedStore) CreateRequest(ctx context.Context, r *store.Request) error {
-	return s.check("create_request", s.Store.CreateRequest(ctx, r))
+func (s *observedStore) CreateRequest(ctx context.Context, r *store.Request, audit ...store.AuditEntry) error {
+	return s.check("create_request", s.Store.CreateRequest(ctx, r, audit...))
 }
 
 func (s *observedStore) GetRequest(ctx context.Context, id string) (*store.Request, error) {

@@ -1104,6 +1104,9 @@ func testTransitionAudit(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatalf("Transition: %v", err)
 	}
+	if err := s.CreateRequest(ctx, newRequest("r2"), store.AuditEntry{RequestID: "r2", Actor: "U1", Event: "request.created"}); err != nil {
+		t.Fatalf("CreateRequest with audit: %v", err)
+	}
 	if got.Claim != "tok1" || got.Version != 2 {
 		t.Errorf("Claim, Version = %q, %d; want tok1, 2", got.Claim, got.Version)
 	}
@@ -1111,8 +1114,8 @@ func testTransitionAudit(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 || entries[0].Event != "request.approved" || entries[0].RequestID != "r1" {
-		t.Errorf("audit = %+v, want one request.approved row", entries)
+	if len(entries) != 2 || entries[1].Event != "request.approved" || entries[1].RequestID != "r1" || entries[0].Event != "request.created" {
+		t.Errorf("audit = %+v, want request.approved then request.created", entries)
 	}
 	// A refused transition writes no audit row.
 	if _, err := s.Transition(ctx, "r1", store.StatePending, store.StateExecuting, store.Transition{
@@ -1120,8 +1123,8 @@ func testTransitionAudit(t *testing.T, s store.Store) {
 	}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second claim: err = %v, want ErrConflict", err)
 	}
-	if entries, _ := s.ListAudit(ctx, 0); len(entries) != 1 {
-		t.Errorf("audit after a lost claim has %d rows, want 1", len(entries))
+	if entries, _ := s.ListAudit(ctx, 0); len(entries) != 2 {
+		t.Errorf("audit after a lost claim has %d rows, want 2", len(entries))
 	}
 }
 
@@ -1203,6 +1206,12 @@ func AuditUnwritable(t *testing.T, s store.Store, breakAudit func()) {
 	}
 	if got := get(t, s, "r1"); got.State != store.StatePending || got.Claim != "" {
 		t.Errorf("request is %s, claim %q after its audit row failed; want pending, no claim", got.State, got.Claim)
+	}
+	if err := s.CreateRequest(ctx, newRequest("r3"), store.AuditEntry{RequestID: "r3", Actor: "U1", Event: "request.created"}); err == nil {
+		t.Error("CreateRequest with an unwritable audit log succeeded")
+	}
+	if _, err := s.GetRequest(ctx, "r3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetRequest(r3) after its audit row failed: err = %v, want ErrNotFound", err)
 	}
 	if _, err := s.MarkCallSent(ctx, "r2", "tok", time.Time{}, []store.AuditEntry{{RequestID: "r2", Actor: "system", Event: "dialogtech.call"}}); err == nil {
 		t.Fatal("MarkCallSent with an unwritable audit log succeeded")
