@@ -50,7 +50,7 @@ type Store interface {
 	ListAudit(ctx context.Context, limit int) ([]store.AuditEntry, error)
 	PutRule(ctx context.Context, id string, needed int) error
 	GetRule(ctx context.Context, id string) (*store.Rule, error)
-	AddApproval(ctx context.Context, id, approver string, at time.Time) error
+	AddApproval(ctx context.Context, id, approver string, at time.Time, audit ...store.AuditEntry) error
 	Approvals(ctx context.Context, id string) ([]store.Approval, error)
 	ClaimReminder(ctx context.Context, id string, at time.Time) error
 	ReleaseReminder(ctx context.Context, id string, at time.Time) error

@@ -155,10 +155,14 @@ func (s *Service) needed(ctx context.Context, id string) (int, error) {
 // ErrAlreadyApproved, and when it is (the process stopped before the claim)
 // it goes on to the claim.
 func (s *Service) addApproval(ctx context.Context, r *store.Request, user string, needed int, now time.Time) ([]string, error) {
-	err := s.store.AddApproval(ctx, r.ID, user, now)
+	// The approval and its audit row are one write: an approval nobody
+	// can see in the audit log does not count.
+	err := s.store.AddApproval(ctx, r.ID, user, now, store.AuditEntry{At: now, RequestID: r.ID, Actor: user, Event: "request.approval",
+		Detail: fmt.Sprintf("approved (%d approvals needed): %s", needed, r.Summary)})
 	dup := errors.Is(err, store.ErrDuplicate)
 	if err != nil && !dup {
-		return nil, fmt.Errorf("approval: record approval of %s: %w", r.ID, err)
+		s.log.ErrorContext(ctx, "approval not recorded", "request_id", r.ID, "user_id", user, "err", err)
+		return nil, ErrNotRecorded
 	}
 	by, err := s.countedApprovals(ctx, r)
 	if err != nil {
@@ -170,7 +174,6 @@ func (s *Service) addApproval(ctx context.Context, r *store.Request, user string
 		}
 		return by, nil
 	}
-	s.audit(ctx, r.ID, user, "request.approval", fmt.Sprintf("%d of %d: %s", min(len(by), needed), needed, r.Summary))
 	s.log.InfoContext(ctx, "request approval counted", "request_id", r.ID, "user_id", user, "approvals", len(by), "needed", needed)
 	return by, nil
 }

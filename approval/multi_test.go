@@ -35,12 +35,12 @@ func (b *blinkStore) GetRule(ctx context.Context, id string) (*store.Rule, error
 	return b.Store.GetRule(ctx, id)
 }
 
-func (b *blinkStore) AddApproval(ctx context.Context, id, approver string, at time.Time) error {
+func (b *blinkStore) AddApproval(ctx context.Context, id, approver string, at time.Time, audit ...store.AuditEntry) error {
 	before, after := b.decide("addApproval", "", "")
 	if before {
 		return errBlink
 	}
-	err := b.Store.AddApproval(ctx, id, approver, at)
+	err := b.Store.AddApproval(ctx, id, approver, at, audit...)
 	if after && err == nil {
 		return errBlink
 	}

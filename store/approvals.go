@@ -51,19 +51,26 @@ func (s *sqlStore) GetRule(ctx context.Context, id string) (*Rule, error) {
 	return &r, nil
 }
 
-// AddApproval records approver's approval of request id; the same
-// approver again gives ErrDuplicate and changes nothing.
-func (s *sqlStore) AddApproval(ctx context.Context, id, approver string, at time.Time) error {
+// AddApproval records approver's approval of request id and its audit
+// rows in one transaction; the same approver again gives ErrDuplicate and
+// changes nothing.
+func (s *sqlStore) AddApproval(ctx context.Context, id, approver string, at time.Time, audit ...AuditEntry) error {
 	if at.IsZero() {
 		at = now()
 	}
-	n, err := s.write.exec(ctx, `INSERT INTO request_approvals (request_id, approver_id, approved_at) VALUES ($1, $2, $3)
-		ON CONFLICT (request_id, approver_id) DO NOTHING`, id, approver, s.at(at))
+	err := s.inTx(ctx, func(q querier) error {
+		n, err := q.exec(ctx, `INSERT INTO request_approvals (request_id, approver_id, approved_at) VALUES ($1, $2, $3)
+			ON CONFLICT (request_id, approver_id) DO NOTHING`, id, approver, s.at(at))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrDuplicate
+		}
+		return s.appendAudit(ctx, q, audit)
+	})
 	if err != nil {
 		return fmt.Errorf("store: add approval of %s by %s: %w", id, approver, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("store: add approval of %s by %s: %w", id, approver, ErrDuplicate)
 	}
 	return nil
 }

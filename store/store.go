@@ -293,9 +293,10 @@ type Store interface {
 	// GetRule returns ErrNotFound for a request without a rule: it needs
 	// one approval and gets no reminder.
 	GetRule(ctx context.Context, id string) (*Rule, error)
-	// AddApproval records one approver's approval; the same approver
-	// again gives ErrDuplicate.
-	AddApproval(ctx context.Context, id, approver string, at time.Time) error
+	// AddApproval records one approver's approval with its audit rows,
+	// in one transaction; the same approver again gives ErrDuplicate and
+	// writes nothing.
+	AddApproval(ctx context.Context, id, approver string, at time.Time, audit ...AuditEntry) error
 	// Approvals lists a request's approvals, oldest first.
 	Approvals(ctx context.Context, id string) ([]Approval, error)
 	// ClaimReminder takes the right to post request id's one reminder, in

@@ -77,6 +77,17 @@ func testApprovals(t *testing.T, s store.Store) {
 	if err := s.AddApproval(ctx, "R2", "U2", at(3*time.Second)); err != nil {
 		t.Errorf("same approver on another request: %v", err)
 	}
+	// The audit rows go with the approval, and not with a repeated one.
+	row := store.AuditEntry{At: at(4 * time.Second), RequestID: "R3", Actor: "U1", Event: "request.approval", Detail: "approved"}
+	if err := s.AddApproval(ctx, "R3", "U1", at(4*time.Second), row); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddApproval(ctx, "R3", "U1", at(5*time.Second), row); !errors.Is(err, store.ErrDuplicate) {
+		t.Errorf("repeated approval with audit: %v, want ErrDuplicate", err)
+	}
+	if log, err := s.ListAudit(ctx, 0); err != nil || len(log) != 1 || log[0].Event != "request.approval" || log[0].RequestID != "R3" {
+		t.Errorf("audit after an approval and its repeat = %+v, %v; want the one row", log, err)
+	}
 	got, err := s.Approvals(ctx, "R1")
 	if err != nil {
 		t.Fatal(err)
