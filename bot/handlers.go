@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialogbot/dialogbot/approval"
 	"github.com/dialogbot/dialogbot/command"
 	"github.com/dialogbot/dialogbot/reply"
 	"github.com/slack-go/slack"
@@ -151,10 +152,13 @@ func (b *Bot) apply(ctx context.Context, res command.Result, t target) {
 		switch {
 		case err != nil:
 			b.log.ErrorContext(ctx, "post failed", "channel", p.ChannelID, "request_id", p.RequestID, "err", redactURLError(err))
+			m := failedPost(err)
 			if p.RequestID != "" {
-				b.h.Withdraw(ctx, p.RequestID)
+				if werr := b.h.Withdraw(ctx, p.RequestID); werr != nil {
+					m = notWithdrawn(p.RequestID, werr)
+				}
 			}
-			b.replyTo(ctx, failedPost(err), t)
+			b.replyTo(ctx, m, t)
 			// That is the whole answer: the reply that would have said
 			// "asked for approval" (with a Cancel button) is about a
 			// request that was just withdrawn.
@@ -226,6 +230,18 @@ func failedPost(err error) reply.Message {
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) && (se.Err == "not_in_channel" || se.Err == "channel_not_found") {
 		t = "dialogbot is not in this channel, so the request could not be posted and was withdrawn. Invite the bot (/invite) and ask again."
+	}
+	return reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
+}
+
+// notWithdrawn tells a requester whose request message Slack did not
+// confirm that the request could not be withdrawn, and where it stands:
+// the message may have reached the channel all the same.
+func notWithdrawn(requestID string, err error) reply.Message {
+	t := "Slack did not confirm the message of request " + requestID + ", and the request could not be withdrawn (dialogbot's store did not answer), so it may be waiting for a decision. Cancel it with /addons cancel " + requestID + "."
+	var de *approval.DecidedError
+	if errors.As(err, &de) && de.Request != nil {
+		t = "Slack did not confirm the message of request " + requestID + ", but it reached the channel and an approver decided it first (it is now " + string(de.Request.State) + "), so it stands as decided. Its message in the channel shows the outcome."
 	}
 	return reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
 }

@@ -301,4 +301,6 @@ func TestEveryMessageSlackTakes(t *testing.T) {
 	checkMessage(t, "internal error (click)", internalError(""))
 	checkMessage(t, "deny again", denyAgain(pending[3].ID))
 	checkMessage(t, "failed post", failedPost(slack.SlackErrorResponse{Err: "not_in_channel"}))
+	checkMessage(t, "not withdrawn", notWithdrawn(pending[3].ID, &approval.DecidedError{Request: pending[3]}))
+	checkMessage(t, "not withdrawn (store)", notWithdrawn(pending[3].ID, context.DeadlineExceeded))
 }

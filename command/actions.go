@@ -325,13 +325,16 @@ func (h *Handler) Drawn(ctx context.Context, requestID string, version int64) {
 }
 
 // Withdraw cancels a request whose message could not be posted: nobody
-// could decide on it.
-func (h *Handler) Withdraw(ctx context.Context, requestID string) {
+// could decide on it. When it was not withdrawn the error says why: an
+// *approval.DecidedError when an approver decided it first (the message
+// reached Slack although its answer did not), else the store's failure.
+func (h *Handler) Withdraw(ctx context.Context, requestID string) error {
 	r, err := h.approvals.Get(ctx, requestID)
-	if err != nil {
-		return
+	if err == nil {
+		_, err = h.approvals.Cancel(ctx, requestID, r.RequesterID)
 	}
-	if _, err := h.approvals.Cancel(ctx, requestID, r.RequesterID); err != nil {
+	if err != nil {
 		h.log.ErrorContext(ctx, "withdraw failed", "request_id", requestID, "err", err)
 	}
+	return err
 }
