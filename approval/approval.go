@@ -424,8 +424,8 @@ func (s *Service) Approve(ctx context.Context, id, user string) (*store.Request,
 			// message shows who approved.
 			return r, nil
 		}
-		// The approval rows that came before are audited best effort;
-		// this one is committed with the claim, so it names them all.
+		// The row committed with the claim names every approval it
+		// rests on: one row says who authorised the spending.
 		detail = fmt.Sprintf("final approval (%d of %d, by %s): %s", needed, needed, strings.Join(by, ", "), r.Summary)
 	}
 	claim := rand.Text()
