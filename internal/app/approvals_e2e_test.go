@@ -424,3 +424,27 @@ func (w *world) startAnother() {
 		w.t.Fatalf("second replica did not connect: %v", err)
 	}
 }
+
+// TestApproverGroupReadRevokes: without any event, the scheduled read of
+// the group revokes a member Slack no longer lists.
+func TestApproverGroupReadRevokes(t *testing.T) {
+	w := newWorld(t, options{
+		env:       map[string]string{"APPROVERS": approver, "APPROVER_GROUPS": finance, "GROUP_REFRESH_INTERVAL": "100ms"},
+		workspace: func(s *slacktest.Server) { s.SetGroup(finance, member) },
+	})
+	st := w.openStore()
+	w.waitGroupReads(1)
+	m := w.ask(requester, "/addons buy 6 1")
+	w.slack.SetGroup(finance)
+	// Reads are made one after another, and a read the emulator records
+	// after the change was answered after it: once two are recorded, the
+	// first of them has been applied.
+	w.waitGroupReads(w.groupReads() + 2)
+	w.clickTold(member, m, "Approve", "Only approvers")
+	if got := w.state(st, requestID(t, m)); got != store.StatePending {
+		t.Fatalf("after the member left the group the request is %s", got)
+	}
+	if n := w.sim.CallCount(dialog.ActionAddOnsPurchase); n != 0 {
+		t.Errorf("addons.purchase calls = %d, want 0", n)
+	}
+}
