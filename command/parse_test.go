@@ -247,3 +247,66 @@ func FuzzParseCall(f *testing.F) {
 		}
 	})
 }
+
+func TestParseResolve(t *testing.T) {
+	tests := []struct {
+		text    string
+		id      string
+		bought  bool
+		numbers []string
+		bad     bool
+	}{
+		{text: "r7k2 not-bought", id: "R7K2"},
+		{text: "R1 bought", id: "R1", bought: true},
+		{text: "R1 bought 312-555-0100 +13125550101 (312)555-0100", id: "R1", bought: true, numbers: []string{"3125550100", "3125550101"}},
+		{text: "R1", bad: true},
+		{text: "R1 maybe", bad: true},
+		{text: "R1 not-bought 3125550100", bad: true},
+		{text: "R1 bought 555-0100", bad: true},
+	}
+	for _, tt := range tests {
+		words, err := Tokenize(tt.text, UsageResolve)
+		if err != nil {
+			t.Fatalf("Tokenize(%q): %v", tt.text, err)
+		}
+		id, bought, numbers, err := ParseResolve(words)
+		if tt.bad {
+			var ue *UsageError
+			if !errors.As(err, &ue) {
+				t.Errorf("ParseResolve(%q) = %v, want a usage error", tt.text, err)
+			}
+			continue
+		}
+		if err != nil || id != tt.id || bought != tt.bought || strings.Join(numbers, ",") != strings.Join(tt.numbers, ",") {
+			t.Errorf("ParseResolve(%q) = %q, %v, %v, %v; want %q, %v, %v", tt.text, id, bought, numbers, err, tt.id, tt.bought, tt.numbers)
+		}
+	}
+}
+
+func FuzzParseResolve(f *testing.F) {
+	for _, s := range []string{"R1 bought 3125550100", "R1 not-bought", "R1", "R1 bought (312)555-0100"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		words, err := Tokenize(text, UsageResolve)
+		if err != nil {
+			return
+		}
+		id, bought, numbers, err := ParseResolve(words)
+		if err != nil {
+			var ue *UsageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("ParseResolve(%q): %v is not a usage error", text, err)
+			}
+			return
+		}
+		if id == "" || len(id) > 64 || (!bought && len(numbers) > 0) || len(numbers) > MaxOrderQuantity {
+			t.Fatalf("ParseResolve(%q) accepted id %q, bought %v, numbers %v", text, id, bought, numbers)
+		}
+		for _, n := range numbers {
+			if len(n) != 10 || !isDigits(n) {
+				t.Fatalf("ParseResolve(%q) accepted number %q", text, n)
+			}
+		}
+	})
+}
