@@ -48,11 +48,8 @@ func checkMessage(t *testing.T, name string, m reply.Message) {
 	if !utf8.ValidString(text) || strings.ContainsRune(string(blocks), utf8.RuneError) {
 		t.Errorf("%s: invalid UTF-8 (a cut through a character)", name)
 	}
-	var decoded any
-	_ = json.Unmarshal(blocks, &decoded)
-	for _, s := range append(mrkdwnTexts(decoded, nil), text) {
-		checkMarkup(t, name, s)
-	}
+	checkMarkup(t, name, text)
+	checkRendered(t, name, blocks)
 }
 
 // mrkdwnTexts collects the text of every mrkdwn object.
@@ -121,6 +118,44 @@ func checkView(t *testing.T, name string, view any) {
 	for _, v := range slacktest.CheckView(raw) {
 		t.Errorf("%s: Slack would refuse it: %s (%s)", name, v, v.Rule)
 	}
+	checkRendered(t, name, raw)
+}
+
+// checkRendered checks every text of a rendered payload: mrkdwn for
+// markup a person did not mean, and every text (plain_text too) for a
+// mention forged from data and for a cut through a character.
+func checkRendered(t *testing.T, name string, raw []byte) {
+	t.Helper()
+	if strings.ContainsRune(string(raw), utf8.RuneError) || !utf8.Valid(raw) {
+		t.Errorf("%s: invalid UTF-8 (a cut through a character)", name)
+	}
+	var decoded any
+	_ = json.Unmarshal(raw, &decoded)
+	for _, s := range mrkdwnTexts(decoded, nil) {
+		checkMarkup(t, name, s)
+	}
+	for _, s := range allTexts(decoded, nil) {
+		if strings.Contains(s, "@U0FORGED") || markerRune.MatchString(s) {
+			t.Errorf("%s: a mention forged in data became real (or its marker was left) in %q", name, tail(s))
+		}
+	}
+}
+
+// allTexts collects every string of a decoded payload.
+func allTexts(v any, out []string) []string {
+	switch v := v.(type) {
+	case string:
+		out = append(out, v)
+	case map[string]any:
+		for _, x := range v {
+			out = allTexts(x, out)
+		}
+	case []any:
+		for _, x := range v {
+			out = allTexts(x, out)
+		}
+	}
+	return out
 }
 
 type hostileAccount struct{ addOns []dialog.AddOn }
@@ -163,7 +198,9 @@ func TestEveryMessageSlackTakes(t *testing.T) {
 	}
 	var alertLines []string
 	for range 40 {
-		alertLines = append(alertLines, hostile(400))
+		// As the alerts make them: DialogTech's name cleaned, a real
+		// mention of who snoozed.
+		alertLines = append(alertLines, reply.Clean(hostile(400))+" (snoozed by "+reply.Mention("U0SNOOZER")+")")
 	}
 	approvers := []string{"U0APPROVE", "U0APPROV2", "U0APPROV3", "U0APPROV4", "U0APPROV5", "U0APPROV6", "U0APPROV7", "U0APPROV8", "U0APPROV9", "U0APPROVA"}
 	approvals := approval.New(st, nil, approval.Policy{Approvers: approvers, TTL: time.Hour})

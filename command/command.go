@@ -344,7 +344,7 @@ func (h *Handler) errorReply(ctx context.Context, err error) *reply.Message {
 		t := decidedText(de.Request)
 		return &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
 	case errors.As(err, &ve):
-		t := "DialogTech would refuse that: " + ve.Error()
+		t := "DialogTech would refuse that: " + reply.Clean(ve.Error())
 		return &reply.Message{Text: t, Blocks: []reply.Block{reply.Section{Text: t}}}
 	case errors.Is(err, approval.ErrNotApprover), errors.Is(err, approval.ErrSelfApproval),
 		errors.Is(err, approval.ErrNoApprovers), errors.Is(err, approval.ErrNotRequester),
@@ -368,7 +368,8 @@ func failureText(err error) string {
 	case errors.Is(err, dialog.ErrUnknownOutcome):
 		return "DialogTech did not answer; the outcome is unknown."
 	case errors.As(err, &ae):
-		return fmt.Sprintf("DialogTech refused %s: %s.", commandFor(ae.Action), strings.TrimSuffix(botTerms(firstNonEmpty(ae.Description, ae.Result)), "."))
+		// DialogTech's words are its text, not markup: no mention in them.
+		return fmt.Sprintf("DialogTech refused %s: %s.", commandFor(ae.Action), strings.TrimSuffix(botTerms(reply.Clean(firstNonEmpty(ae.Description, ae.Result))), "."))
 	case errors.As(err, &he):
 		return fmt.Sprintf("DialogTech answered %s with HTTP %d.", commandFor(he.Action), he.StatusCode)
 	case errors.As(err, &me):

@@ -49,13 +49,14 @@ func (h *Handler) Home(ctx context.Context, userID string) (reply.Message, error
 		m.Blocks = append(m.Blocks, reply.Section{Text: "Nothing is waiting for a decision."})
 	}
 	m.Blocks = append(m.Blocks, h.pendingBlocks(ctx, reqs, userID, false, maxHomeRequestBlocks)...)
-	// Requests whose outcome is unknown, for someone to check; at most
-	// maxHomeUnknown, so the view stays within Slack's 100 blocks.
-	if unknown, err := h.approvals.NeedsChecking(ctx, maxHomeUnknown); err != nil {
+	// Requests whose outcome is unknown, for someone to check: all
+	// counted, at most maxHomeUnknown listed, so the view stays within
+	// Slack's 100 blocks.
+	if unknown, err := h.approvals.NeedsChecking(ctx, maxPendingCounted); err != nil {
 		h.log.WarnContext(ctx, "app home: requests that need checking", "err", err)
 	} else if len(unknown) > 0 {
 		m.Blocks = append(m.Blocks, reply.Divider{})
-		m.Blocks = append(m.Blocks, needsChecking(unknown)...)
+		m.Blocks = append(m.Blocks, needsChecking(unknown[:min(len(unknown), maxHomeUnknown)], len(unknown))...)
 	}
 
 	m.Blocks = append(m.Blocks, reply.Divider{}, reply.Header{Text: "Open alerts"})

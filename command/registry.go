@@ -230,7 +230,7 @@ func (h *Handler) runOrder(ctx context.Context, inv Invocation, args []string) (
 func slotsFor(o dialog.OrderRequest, slot *dialog.AddOn, item int, inv Invocation) error {
 	free, name, use := 0, slotName(o.Type), ""
 	if slot != nil {
-		free, name, use = max(slot.TotalQty-slot.InUse, 0), slot.Name, fmt.Sprintf(" (%d/%d in use)", slot.InUse, slot.TotalQty)
+		free, name, use = max(slot.TotalQty-slot.InUse, 0), reply.Clean(slot.Name), fmt.Sprintf(" (%d/%d in use)", slot.InUse, slot.TotalQty)
 	}
 	need := o.Quantity
 	if !o.AllOrNothing {
@@ -357,10 +357,14 @@ func (h *Handler) runPending(ctx context.Context, inv Invocation, args []string)
 	if err != nil {
 		return Result{}, err
 	}
-	unknown, err := h.approvals.NeedsChecking(ctx, maxPendingListed)
+	// Every request that needs checking is counted; at most
+	// maxPendingListed are listed.
+	unknown, err := h.approvals.NeedsChecking(ctx, maxPendingCounted)
 	if err != nil {
 		return Result{}, err
 	}
+	checking := len(unknown)
+	unknown = unknown[:min(len(unknown), maxPendingListed)]
 	m := reply.Message{Text: pendingHeading(len(reqs))}
 	m.Blocks = []reply.Block{reply.Header{Text: pendingHeading(len(reqs))}}
 	if len(reqs) == 0 {
@@ -378,23 +382,28 @@ func (h *Handler) runPending(ctx context.Context, inv Invocation, args []string)
 		if room := 50 - len(m.Blocks) - 2; len(unknown) > room {
 			unknown = unknown[:max(room, 0)]
 		}
-		m.Text += fmt.Sprintf("; %d needs checking", len(unknown))
-		m.Blocks = append(m.Blocks, needsChecking(unknown)...)
+		m.Text += fmt.Sprintf("; %d %s checking", checking, plural(checking, "needs", "need"))
+		m.Blocks = append(m.Blocks, needsChecking(unknown, checking)...)
 	}
 	return Result{Reply: &m}, nil
 }
 
 // needsChecking lists requests whose outcome is unknown, and how to record
-// what the DialogTech portal shows for them.
-func needsChecking(reqs []*store.Request) []reply.Block {
-	blocks := []reply.Block{reply.Header{Text: fmt.Sprintf("Needs checking (%d)", len(reqs))}}
+// what the DialogTech portal shows for them; total counts them all, also
+// those not in reqs.
+func needsChecking(reqs []*store.Request, total int) []reply.Block {
+	blocks := []reply.Block{reply.Header{Text: fmt.Sprintf("Needs checking (%d)", total)}}
 	for _, r := range reqs {
 		blocks = append(blocks, reply.Fields{Fields: []reply.Field{
 			{Label: r.ID, Value: r.Summary},
 			{Label: "Approved by", Value: reply.Mention(r.DecidedBy) + " at " + stamp(r.DecidedAt)},
 		}})
 	}
-	blocks = append(blocks, reply.Context{Text: "DialogTech's answer was lost for these. Check the DialogTech portal, then record what you found: " + UsageResolve})
+	note := "DialogTech's answer was lost for these. Check the DialogTech portal, then record what you found: " + UsageResolve
+	if more := total - len(reqs); more > 0 {
+		note = fmt.Sprintf("…and %d more that %s checking, not shown here (oldest first above). ", more, plural(more, "needs", "need")) + note
+	}
+	blocks = append(blocks, reply.Context{Text: note})
 	return blocks
 }
 

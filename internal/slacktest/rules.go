@@ -735,3 +735,13 @@ func checkOtherAck(payload json.RawMessage, accepts bool) []Violation {
 	c := &checker{kind: "ack", root: map[string]any{}, isAck: true, accepts: accepts, ackBytes: len(payload)}
 	return c.run()
 }
+
+// CheckSubmissionAck checks the ack of a view_submission (a JSON object,
+// or empty) against the view it answers, as Slack would take it.
+func CheckSubmissionAck(ack, view json.RawMessage) []Violation {
+	var v map[string]any
+	if err := json.Unmarshal(view, &v); err != nil || v == nil {
+		return []Violation{{Rule: "json", Code: "invalid_arguments", Pointer: "/view", Message: "must be a JSON object"}}
+	}
+	return checkSubmissionAck(ack, v)
+}
