@@ -90,7 +90,7 @@ func (k *kinds) named(name string) bool {
 	}
 	return false
 }
-func (k *kinds) view(name string, v any)          { k.list = append(k.list, rendered{name: name, view: v}) }
+func (k *kinds) view(name string, v any) { k.list = append(k.list, rendered{name: name, view: v}) }
 
 // result adds every message a command or click makes: the reply, the
 // channel post, the edits and the thread notices.
@@ -247,7 +247,9 @@ func TestEveryKindSlackTakes(t *testing.T) {
 		{"failed", func(r *store.Request) {
 			r.State, r.Reason, r.Outcome = store.StateFailed, "", outcome(approval.Outcome{Error: hostile(3000)})
 		}},
-		{"not sent", func(r *store.Request) { r.State, r.Reason, r.Outcome = store.StateFailed, "", outcome(approval.Outcome{NotSent: true}) }},
+		{"not sent", func(r *store.Request) {
+			r.State, r.Reason, r.Outcome = store.StateFailed, "", outcome(approval.Outcome{NotSent: true})
+		}},
 		{"unknown purchase", func(r *store.Request) { r.State, r.Reason = store.StateUnknown, "" }},
 		{"unknown order", func(r *store.Request) { r.Kind, r.State, r.Reason = store.KindOrder, store.StateUnknown, "" }},
 		{"resolved bought", func(r *store.Request) {
@@ -509,7 +511,6 @@ func TestEveryKindSlackTakes(t *testing.T) {
 		}
 	}
 }
-
 
 // renderedText is the JSON of blocks, where every text is.
 func renderedText(t *testing.T, blocks []slack.Block) string {
