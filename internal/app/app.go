@@ -264,23 +264,28 @@ func (x alertsAdapter) OpenAlerts(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	var lines []string
+	now := time.Now()
 	for _, st := range open {
-		s := alerts.FromStore(st)
-		if s.Key == alerts.ReadErrorKey {
-			lines = append(lines, fmt.Sprintf("%s: cannot read usage from DialogTech (%d failed reads)", s.Level, s.Failures))
-			continue
-		}
-		r := s.Reading
-		line := fmt.Sprintf("%s: %s at %d/%d, %d left", s.Level, r.Name, r.InUse, r.Total, r.Left())
-		if f := r.Forecast.String(); f != "" {
-			line += ", " + f
-		}
-		if s.Snoozed(time.Now()) {
-			line += fmt.Sprintf(" (snoozed by %s until %s)", reply.Mention(s.SnoozedBy), s.SnoozedUntil.UTC().Format("2006-01-02 15:04 UTC"))
-		}
-		lines = append(lines, line)
+		lines = append(lines, openAlertLine(alerts.FromStore(st), now))
 	}
 	return lines, nil
+}
+
+// openAlertLine is one open alert as the App Home lists it. The add-on's
+// name is DialogTech's text, not markup: it cannot carry a mention.
+func openAlertLine(s alerts.State, now time.Time) string {
+	if s.Key == alerts.ReadErrorKey {
+		return fmt.Sprintf("%s: cannot read usage from DialogTech (%d failed reads)", s.Level, s.Failures)
+	}
+	r := s.Reading
+	line := fmt.Sprintf("%s: %s at %d/%d, %d left", s.Level, reply.Clean(r.Name), r.InUse, r.Total, r.Left())
+	if f := r.Forecast.String(); f != "" {
+		line += ", " + f
+	}
+	if s.Snoozed(now) {
+		line += fmt.Sprintf(" (snoozed by %s until %s)", reply.Mention(s.SnoozedBy), s.SnoozedUntil.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	return line
 }
 
 // Suggest asks the runner, so Request more buys what the alert message

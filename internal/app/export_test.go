@@ -1,0 +1,4 @@
+package app
+
+// OpenAlertLine is openAlertLine, for tests.
+var OpenAlertLine = openAlertLine
