@@ -474,6 +474,60 @@ func TestEveryKindSlackTakes(t *testing.T) {
 	}
 	t.Logf("%d payloads checked", len(k.list))
 
+	// What some of them say is true.
+	byName := map[string]rendered{}
+	for _, r := range k.list {
+		byName[r.name] = r
+	}
+	for _, c := range []struct {
+		name      string
+		says, not []string
+	}{
+		{name: "request message (pending), 0 of 2", says: []string{"Approval needed (0 of 2)", "First approval of 2?", "and 10 more"}},
+		{name: "request message (pending), 1 of 2", says: []string{"Approval needed (1 of 2)", "1 of 2: approved by <@U0APPR000>", "Final approval?"}},
+		{name: "decided message (ordered 25)", says: []string{"25 numbers ordered", "(312) 555-0100", "(312) 555-0124"}},
+		{name: "decided message (resolved ordered 25)", says: []string{"Checked: ordered", "(312) 555-0100", "(312) 555-0124"}},
+		{name: "decided message (resolved not bought)", says: []string{"Checked: not bought"}, not: []string{"refused"}},
+		{name: "redraw (resolved not bought) / thread 0", says: []string{"<@U0APPR001> checked DialogTech", "nothing was bought"}, not: []string{"refused", "gave no reason"}},
+		{name: "redraw (resolved bought) / thread 0", says: []string{"<@U0APPR001> checked DialogTech", "bought"}, not: []string{"refused"}},
+		{name: "redraw (resolved ordered 25) / thread 0", says: []string{"<@U0APPR001> checked DialogTech", "(312) 555-0124"}, not: []string{"no numbers"}},
+		{name: "reminder (pending)", says: []string{"Reminder: request RHOSTILE0001", "and 10 more"}},
+		{name: "approve, first of two / reply", says: []string{"counted (1 of 2)"}},
+		{name: "approve, first of two / edit 0", says: []string{"Approval needed (1 of 2)"}},
+		{name: "/addons \"pending\" by U0APPR000 / reply", says: []string{"Pending requests (60)", "Needs checking (21)"}},
+		{name: "/addon \"\" by U0REQUEST / reply", says: []string{"did you mean /addons?"}},
+		{name: "/addons \"biy 6 2\" by U0REQUEST / reply", says: []string{"did you mean /addons buy?"}},
+		{name: "/numbers \"buy 6 2\" by U0REQUEST / reply", says: []string{"/numbers order or /addons buy"}},
+	} {
+		r, ok := byName[c.name]
+		if !ok {
+			t.Errorf("no payload %q", c.name)
+			continue
+		}
+		var raw []byte
+		if r.msg != nil {
+			raw, _ = json.Marshal(struct {
+				Text   string
+				Blocks []slack.Block
+			}{Text(*r.msg), Blocks(*r.msg)})
+		} else {
+			raw, _ = json.Marshal(r.view)
+		}
+		var decoded any
+		_ = json.Unmarshal(raw, &decoded)
+		text := strings.Join(allTexts(decoded, nil), "\n")
+		for _, w := range c.says {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: does not say %q:\n%s", c.name, w, text)
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(text, w) {
+				t.Errorf("%s: says %q, which is not so:\n%s", c.name, w, text)
+			}
+		}
+	}
+
 	// Lists say how many there are, and show or count every one.
 	nowPending, err := approvals.Pending(ctx, 10000)
 	if err != nil {

@@ -260,7 +260,7 @@ func outcomeLines(r *store.Request) (title, line string) {
 		}
 		if len(res.Numbers) > 0 {
 			return "Checked: ordered", fmt.Sprintf("DialogTech's answer was lost; %s checked DialogTech and recorded %d %s ordered:\n%s",
-				by, len(res.Numbers), plural(len(res.Numbers), "number", "numbers"), strings.Join(res.Numbers, "\n"))
+				by, len(res.Numbers), plural(len(res.Numbers), "number", "numbers"), phoneList(res.Numbers))
 		}
 		return "Checked: bought", "DialogTech's answer was lost; " + by + " checked DialogTech and recorded that it was bought."
 	}
@@ -327,6 +327,17 @@ func phoneList(numbers []string) string {
 // outcome once.
 func approvedPhrase(r *store.Request) string {
 	o := approval.DecodeOutcome(r)
+	if res := o.Resolution; res != nil {
+		// Not DialogTech's answer: a person checked after it was lost.
+		found := "it was bought"
+		switch {
+		case !res.Bought:
+			found = "nothing was bought"
+		case len(res.Numbers) > 0:
+			found = fmt.Sprintf("%d %s ordered", len(res.Numbers), plural(len(res.Numbers), "number was", "numbers were"))
+		}
+		return fmt.Sprintf("; DialogTech's answer was lost, and %s checked DialogTech: %s", reply.Mention(res.By), found)
+	}
 	switch r.State {
 	case store.StateExecuting:
 		return "; DialogTech is being called"
@@ -382,16 +393,18 @@ func notice(r *store.Request) reply.Message {
 		detail = "Ask again if it is still needed."
 	default:
 		t = fmt.Sprintf("%s: request %s was approved by %s%s.", who, r.ID, reply.Mention(r.DecidedBy), approvedPhrase(r))
-		switch r.State {
-		case store.StateSucceeded:
+		switch {
+		case o.Resolution != nil:
+			detail = phoneList(o.Resolution.Numbers)
+		case r.State == store.StateSucceeded:
 			if len(o.Numbers) > 0 {
 				detail = phoneList(o.Numbers)
 			} else if o.Description != "" {
 				detail = "DialogTech says: " + reply.Clean(o.Description)
 			}
-		case store.StateFailed:
+		case r.State == store.StateFailed:
 			detail = refusedText(reply.Clean(o.Error))
-		case store.StateUnknown:
+		case r.State == store.StateUnknown:
 			detail = "It will not be sent again automatically. " + checkText(r)
 		}
 	}
