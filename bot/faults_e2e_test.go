@@ -83,7 +83,7 @@ func TestUnknownOutcomeResolved(t *testing.T) {
 		t.Fatalf("resolve answered:\n%s", got)
 	}
 	done := w.updated(m.TS, "Checked: ordered")
-	if text := slacktest.TextOf(done); !strings.Contains(text, nums[0].Number) || len(slacktest.ButtonsOf(done)) != 0 {
+	if text := slacktest.TextOf(done); !strings.Contains(text, dialog.FormatPhone(nums[0].Number)) || len(slacktest.ButtonsOf(done)) != 0 {
 		t.Errorf("resolved message lacks the numbers or still has buttons:\n%s", text)
 	}
 	r := w.waitState(id, store.StateSucceeded)
