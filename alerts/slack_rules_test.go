@@ -2,12 +2,15 @@ package alerts
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/dialogbot/dialogbot/bot"
+	"github.com/dialogbot/dialogbot/dialog"
 	"github.com/dialogbot/dialogbot/internal/slacktest"
 	"github.com/dialogbot/dialogbot/reply"
 )
@@ -63,5 +66,71 @@ func TestAlertMessagesSlackTakes(t *testing.T) {
 				t.Errorf("%s %s: a cut through a character", label, kind)
 			}
 		}
+	}
+}
+
+// TestSnoozeRepliesSlackTakes: the ephemeral answer to each Snooze press
+// (a warning, a critical alert, the read error, and the refusals) and the
+// alert message it redraws, from a hostile add-on name and error, pass
+// Slack's rules and forge no mention.
+func TestSnoozeRepliesSlackTakes(t *testing.T) {
+	const piece = "Ünïcødé 📞 & <b> > <!channel> *_~ \uE000U0FORGED\uE001 "
+	name := strings.Repeat(piece, 30)
+	check := func(label string, m reply.Message) {
+		t.Helper()
+		blocks, err := json.Marshal(bot.Blocks(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range slacktest.CheckMessage(bot.Text(m), blocks) {
+			t.Errorf("%s: Slack would refuse it: %s (%s)", label, v, v.Rule)
+		}
+		if s := string(blocks) + bot.Text(m); strings.Contains(s, "<@U0FORGED>") || strings.ContainsRune(s, utf8.RuneError) {
+			t.Errorf("%s: a forged mention or a cut character: %s", label, s)
+		}
+	}
+	for label, inUse := range map[string]int{"warning": 95, "critical": 100} {
+		h := newHarness(newMemStore())
+		h.reader.set(nil, dialog.AddOn{ItemID: 6, Name: name, InUse: inUse, TotalQty: 100, MaxQtyPurchase: 500})
+		r := h.runner()
+		h.mustTick(t, r)
+		m, err := r.Snooze(t.Context(), AddOnKey(6), "U0SNOOZER", 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("snooze "+label, m)
+		if len(h.poster.all()) < 2 {
+			t.Errorf("snooze %s: %d calls, want the alert posted and redrawn", label, len(h.poster.all()))
+		}
+		for i, c := range h.poster.all() {
+			check(fmt.Sprintf("snooze %s: call %d (%s)", label, i, c.Op), c.Msg)
+		}
+		for _, d := range []time.Duration{-time.Hour, 90 * 24 * time.Hour} {
+			m, _ := r.Snooze(t.Context(), AddOnKey(6), "U0SNOOZER", d)
+			check("snooze refused", m)
+		}
+		m, _ = r.Snooze(t.Context(), "addon:99", "U0SNOOZER", time.Hour)
+		check("snooze of no alert", m)
+	}
+	h := newHarness(newMemStore())
+	h.reader.set(errors.New(name))
+	r := h.runner()
+	for range DefaultErrorAfter {
+		_ = h.tick(t, r)
+		h.clock.Advance(15 * time.Minute)
+	}
+	m, err := r.Snooze(t.Context(), ReadErrorKey, "U0SNOOZER", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Text, "Snoozed this alert") {
+		t.Errorf("read error snooze answered %q", m.Text)
+	}
+	check("snooze read error", m)
+	if len(h.poster.all()) < 2 {
+		t.Errorf("read error: %d calls, want the alert posted and redrawn", len(h.poster.all()))
+	}
+	for i, c := range h.poster.all() {
+		check(fmt.Sprintf("read error: call %d (%s)", i, c.Op), c.Msg)
 	}
 }
