@@ -474,7 +474,6 @@ func TestEveryKindSlackTakes(t *testing.T) {
 	}
 	t.Logf("%d payloads checked", len(k.list))
 
-
 	// What some of them say is true.
 	byName := map[string]rendered{}
 	for _, r := range k.list {
