@@ -409,6 +409,11 @@ func TestEveryKindSlackTakes(t *testing.T) {
 	notRecorded := command.New(account, approval.New(claimFails{sq, pending[18].ID}, lostAnswers{}, policy))
 	k.result("approve, not recorded", notRecorded.Act(ctx, command.Action{ActionID: command.ActionApprove, Value: pending[18].ID, UserID: alice, ChannelID: "C0ORDERS"}))
 
+	// A click after the request expired: the answer, the redraw and the
+	// requester's notice.
+	later := command.New(account, approval.New(sq, lostAnswers{}, policy, approval.WithClock(func() time.Time { return time.Now().Add(2 * time.Hour) })))
+	k.result("approve an expired request", later.Act(ctx, command.Action{ActionID: command.ActionApprove, Value: pending[24].ID, UserID: alice, ChannelID: "C0ORDERS"}))
+
 	// Deny's dialog, its submission and the answers to it.
 	k.view("deny modal", denyModal(pending[20].ID, "C0ORDERS"))
 	k.result("denied with a reason", h.Deny(ctx, pending[20].ID, alice, hostile(5000)))
@@ -493,6 +498,8 @@ func TestEveryKindSlackTakes(t *testing.T) {
 		{name: "redraw (resolved ordered 25) / thread 0", says: []string{"<@U0APPR001> checked DialogTech", "(312) 555-0124"}, not: []string{"no numbers"}},
 		{name: "reminder (pending)", says: []string{"Reminder: request RHOSTILE0001", "and 10 more"}},
 		{name: "approve, first of two / reply", says: []string{"counted (1 of 2)"}},
+		{name: "approve an expired request / reply", says: []string{"expired"}},
+		{name: "approve an expired request / edit 0", says: []string{"Expired"}},
 		{name: "approve, first of two / edit 0", says: []string{"Approval needed (1 of 2)"}},
 		{name: "/addons \"pending\" by U0APPR000 / reply", says: []string{"Pending requests (60)", "Needs checking (21)"}},
 		{name: "/addon \"\" by U0REQUEST / reply", says: []string{"did you mean /addons?"}},
