@@ -178,6 +178,27 @@ func (hostileAlerts) Snooze(context.Context, string, string, time.Duration) (rep
 func (hostileAlerts) Suggest(dialog.AddOn) int                       { return 1 }
 func (a hostileAlerts) OpenAlerts(context.Context) ([]string, error) { return a.lines, nil }
 
+// hostileStore opens a real SQLite store in the test's temporary directory.
+func hostileStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// hostileAddOns is an account of n add-ons with the longest hostile names.
+func hostileAddOns(n int) []dialog.AddOn {
+	var addOns []dialog.AddOn
+	for i := range n {
+		addOns = append(addOns, dialog.AddOn{ItemID: i + 1, Name: hostile(300), MaxQtyPurchase: 1000, TotalQty: 1000, InUse: i * 7,
+			PurchasePrice: decimal.RequireFromString("12.50")})
+	}
+	return addOns
+}
+
 // TestEveryMessageSlackTakes builds every kind of message, modal and view
 // dialogbot sends from hostile data (100 add-ons, 60 pending requests, 25
 // ordered numbers, names and reasons of the longest length made of
@@ -185,17 +206,8 @@ func (a hostileAlerts) OpenAlerts(context.Context) ([]string, error) { return a.
 // emulator's rules: none may be refused, whatever the data.
 func TestEveryMessageSlackTakes(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-
-	var addOns []dialog.AddOn
-	for i := range 100 {
-		addOns = append(addOns, dialog.AddOn{ItemID: i + 1, Name: hostile(300), MaxQtyPurchase: 1000, TotalQty: 1000, InUse: i * 7,
-			PurchasePrice: decimal.RequireFromString("12.50")})
-	}
+	st := hostileStore(t)
+	addOns := hostileAddOns(100)
 	var alertLines []string
 	for range 40 {
 		// As the alerts make them: DialogTech's name cleaned, a real

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"github.com/dialogbot/dialogbot/internal/slacktest"
 	"github.com/dialogbot/dialogbot/reply"
 	"github.com/dialogbot/dialogbot/store"
-	"github.com/shopspring/decimal"
 	"github.com/slack-go/slack"
 )
 
@@ -127,17 +125,8 @@ func (k *kinds) result(name string, res command.Result) {
 // character) and that the counts a list shows are true.
 func TestEveryKindSlackTakes(t *testing.T) {
 	ctx := context.Background()
-	sq, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sq.Close() })
-
-	var addOns []dialog.AddOn
-	for i := range 100 {
-		addOns = append(addOns, dialog.AddOn{ItemID: i + 1, Name: hostile(300), MaxQtyPurchase: 1000, TotalQty: 1000, InUse: i * 7,
-			PurchasePrice: decimal.RequireFromString("12.50")})
-	}
+	sq := hostileStore(t)
+	addOns := hostileAddOns(100)
 	var approvers []string
 	for i := range 30 {
 		approvers = append(approvers, fmt.Sprintf("U0APPR%03d", i))
