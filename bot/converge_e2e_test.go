@@ -102,7 +102,9 @@ func TestLateClickRacingOutcome(t *testing.T) {
 		ro, proxied = newReorderer(t, u, "calling DialogTech", "Approved and ordered")
 		return proxied
 	}})
-	w.sim.InjectFault(dialog.ActionNumbersOrder, dialogsim.Fault{Latency: 150 * time.Millisecond})
+	// The late press must land while the call is in flight: the latency
+	// is that window, wide enough for a busy machine.
+	w.sim.InjectFault(dialog.ActionNumbersOrder, dialogsim.Fault{Latency: 300 * time.Millisecond})
 	const runs = 50
 	for i := range runs {
 		m := w.ask(fmt.Sprintf("U0REQ%02d", i), "/numbers order 312 1")
@@ -113,13 +115,13 @@ func TestLateClickRacingOutcome(t *testing.T) {
 		_, held := ro.chans(m.TS)
 		select {
 		case <-held:
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatalf("run %d: the late press's redraw never went out", i)
 		}
 		w.waitState(id, store.StateSucceeded)
 		// Settled: the message reads the outcome and no update of it is on
 		// its way.
-		deadline := time.Now().Add(3 * time.Second)
+		deadline := time.Now().Add(15 * time.Second)
 		for {
 			cur, _ := w.slack.Message(channel, m.TS)
 			ended := strings.Contains(slacktest.TextOf(cur), "Approved and ordered")
