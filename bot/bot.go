@@ -72,6 +72,11 @@ type Bot struct {
 	groupsChanged GroupsChanged
 	identity      *Identity // from CheckTokens; nil: Run asks auth.test
 
+	// The Socket Mode connection, once Connect started it.
+	connectOnce sync.Once
+	stopSocket  context.CancelFunc
+	socketErr   chan error
+
 	connected atomic.Bool
 	lastSeen  atomic.Int64 // unix nanos of the last byte read from Slack
 	botUserID atomic.Value // string
@@ -217,6 +222,35 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 	return b, nil
 }
 
+// Connect opens the Socket Mode connection now, before Run, so that it
+// opens while the rest of the program starts (the store, above all).
+// Envelopes that arrive before Run wait in the client; Run acks them. Run
+// calls it itself when nobody did; Disconnect ends a connection Run never
+// took over.
+func (b *Bot) Connect(ctx context.Context) {
+	b.connectOnce.Do(func() {
+		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		b.stopSocket, b.socketErr = stop, make(chan error, 1)
+		go func() { b.socketErr <- b.sm.RunContext(runCtx) }()
+	})
+}
+
+// Disconnect closes a connection Connect opened, when Run will not run.
+func (b *Bot) Disconnect() {
+	if b.stopSocket != nil {
+		b.stopSocket()
+	}
+}
+
+// Use sets the command handler and further options of a Bot made with a
+// nil handler (to Connect early). Call it before Run.
+func (b *Bot) Use(h *command.Handler, opts ...Option) {
+	b.h = h
+	for _, o := range opts {
+		o(b)
+	}
+}
+
 // API is the Web API client (for the alerts' poster and App Home).
 func (b *Bot) API() *slack.Client { return b.api }
 
@@ -253,10 +287,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.botUserID.Store(who.UserID)
 	b.log.InfoContext(ctx, "slack auth ok", "team", who.Team, "bot_user_id", who.UserID)
 
-	runCtx, stopSocket := context.WithCancel(context.WithoutCancel(ctx))
+	b.Connect(ctx)
+	stopSocket, socketErr := b.stopSocket, b.socketErr
 	defer stopSocket()
-	socketErr := make(chan error, 1)
-	go func() { socketErr <- b.sm.RunContext(runCtx) }()
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

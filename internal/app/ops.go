@@ -77,6 +77,14 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 	if err != nil {
 		return err
 	}
+	// The tokens are good: connect while the store opens (and, the first
+	// time, is created and migrated). Envelopes wait for the handler.
+	b, err := bot.New(botConfig(cfg), nil, bot.WithIdentity(who), bot.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	b.Connect(ctx)
+	defer b.Disconnect()
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
@@ -108,7 +116,7 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 			}
 		}()
 	}
-	return a.Serve(ctx, append(OpsServeOptions(m, ready), WithBotOptions(bot.WithIdentity(who)))...)
+	return a.Serve(ctx, append(OpsServeOptions(m, ready), WithConnectedBot(b))...)
 }
 
 // OpsServeOptions connects the Slack transport to the metrics and to

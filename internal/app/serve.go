@@ -16,14 +16,19 @@ import (
 type ServeOption func(*serveOptions)
 
 type serveOptions struct {
-	botOpts []bot.Option
-	started func(*bot.Bot)
+	connected *bot.Bot // a transport already connecting (RunServe)
+	botOpts   []bot.Option
+	started   func(*bot.Bot)
 }
 
 // WithBotOptions passes options to the Slack transport.
 func WithBotOptions(o ...bot.Option) ServeOption {
 	return func(s *serveOptions) { s.botOpts = append(s.botOpts, o...) }
 }
+
+// WithConnectedBot serves with b, a transport made with a nil handler and
+// already connecting (bot.Connect), instead of a new one.
+func WithConnectedBot(b *bot.Bot) ServeOption { return func(s *serveOptions) { s.connected = b } }
 
 // OnBot is called with the transport before it connects (for readiness).
 func OnBot(f func(*bot.Bot)) ServeOption { return func(s *serveOptions) { s.started = f } }
@@ -38,9 +43,14 @@ func (a *App) Serve(ctx context.Context, opts ...ServeOption) error {
 	cfg := a.Config
 	botOpts := append([]bot.Option{bot.WithLogger(a.Log), bot.WithHome(a.home), bot.WithGroupsChanged(a.groupChanged)}, so.botOpts...)
 	botOpts = append(botOpts, a.Hooks.Bot...)
-	b, err := bot.New(botConfig(cfg), a.Handler, botOpts...)
-	if err != nil {
-		return err
+	b := so.connected
+	if b != nil {
+		b.Use(a.Handler, botOpts...)
+	} else {
+		var err error
+		if b, err = bot.New(botConfig(cfg), a.Handler, botOpts...); err != nil {
+			return err
+		}
 	}
 	if so.started != nil {
 		so.started(b)
