@@ -1,12 +1,9 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // consoleGroupsScript: a team with an approver group, a second approver
@@ -62,19 +59,7 @@ func TestConsoleGroupsTranscript(t *testing.T) {
 		t.Errorf("stderr: %s", stderr)
 	}
 	got := normalise(strings.ReplaceAll(stdout, db, "<DATABASE_URL>"))
-	golden := filepath.Join("testdata", "console-groups.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("console transcript (-want +got):\n%s", diff)
-	}
+	checkGolden(t, "console-groups.golden", got)
 	for _, want := range []string{
 		"Group S0FINANCE now has 2 members: U0BOB, U0CAROL.",
 		"You cannot approve your own request: it needs two approvers other than the requester. Nothing was changed.",

@@ -79,19 +79,7 @@ func TestConsoleTranscript(t *testing.T) {
 		t.Errorf("stderr: %s", stderr)
 	}
 	got := normalise(strings.ReplaceAll(stdout, db, "<DATABASE_URL>"))
-	golden := filepath.Join("testdata", "console.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("console transcript (-want +got):\n%s", diff)
-	}
+	checkGolden(t, "console.golden", got)
 
 	// What the transcript must show, whatever the golden file says.
 	for _, want := range []string{
@@ -241,5 +229,23 @@ func TestConsoleBannerHidesDatabasePassword(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "postgres:xxxxx@") {
 		t.Errorf("the banner does not say where the state is kept:\n%s", stdout)
+	}
+}
+
+// checkGolden compares a transcript with testdata/name; -update rewrites it.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("console transcript %s (-want +got):\n%s", name, diff)
 	}
 }
