@@ -75,9 +75,9 @@ func (w *alertWorld) setUsage(itemID, inUse, total int) {
 	}
 }
 
-// start runs one more app instance on the world until the test ends: the
-// settings are read and validated the way `dialogbot serve` reads them.
-func (w *alertWorld) start(env map[string]string) *app.App {
+// config reads and validates the world's settings, with env over them, the
+// way `dialogbot serve` reads them.
+func (w *alertWorld) config(env map[string]string) *config.Config {
 	t := w.t
 	t.Helper()
 	settings := map[string]string{
@@ -104,6 +104,15 @@ func (w *alertWorld) start(env map[string]string) *app.App {
 	if err != nil {
 		t.Fatalf("settings: %v", err)
 	}
+	return cfg
+}
+
+// start runs one more app instance on the world until the test ends, on
+// the world's settings with env over them.
+func (w *alertWorld) start(env map[string]string) *app.App {
+	t := w.t
+	t.Helper()
+	cfg := w.config(env)
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, w.logs.Logger())
 	if err != nil {

@@ -475,32 +475,15 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
 }
 
-// answeredAt waits until every delivery is acked and its response_url
-// answered; it returns when the last answer arrived.
+// answeredAt waits until every delivery is answered through its
+// response_url; it returns when the last answer arrived.
 func (w *world) answeredAt(ds []*slacktest.Delivery) time.Time {
 	w.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	var last time.Time
-	pending := slices.Clone(ds)
-	for {
-		pending = slices.DeleteFunc(pending, func(d *slacktest.Delivery) bool {
-			rs := w.slack.ResponsesFor(d)
-			if len(rs) == 0 {
-				return false
-			}
-			if rs[0].At.After(last) {
-				last = rs[0].At
-			}
-			return true
-		})
-		if len(pending) == 0 {
-			return last
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("%d of %d commands never answered", len(pending), len(ds))
-		}
-		time.Sleep(5 * time.Millisecond)
+	last, answered := w.answeredWithin(ds, 60*time.Second)
+	if answered < len(ds) {
+		w.t.Fatalf("%d of %d commands never answered", len(ds)-answered, len(ds))
 	}
+	return last
 }
 
 // waitEphemerals waits until user has n ephemeral messages; it returns

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialogbot/dialogbot/config"
 	"github.com/dialogbot/dialogbot/dialog"
 	"github.com/dialogbot/dialogbot/dialog/dialogsim"
 	"github.com/dialogbot/dialogbot/internal/app"
@@ -18,27 +17,7 @@ func TestShutdownBoundsAlertRun(t *testing.T) {
 	t.Parallel()
 	w := newAlertWorld(t)
 	const timeout = time.Second
-	settings := map[string]string{
-		"SLACK_BOT_TOKEN":              alertBotToken,
-		"SLACK_APP_TOKEN":              alertAppToken,
-		"SLACK_API_URL":                w.slack.APIURL(),
-		"DIALOGTECH_ACCESS_KEY":        alertDTAccess,
-		"DIALOGTECH_SECRET_ACCESS_KEY": alertDTSecret,
-		"DIALOGTECH_BASE_URL":          w.simURL,
-		"DATABASE_URL":                 "sqlite:" + w.dbPath,
-		"APPROVERS":                    alertApprover,
-		"ALERT_CHANNEL":                alertChan,
-		"ALERT_SCHEDULE":               "@every 1s",
-		"HTTP_ADDR":                    "",
-		"SHUTDOWN_TIMEOUT":             timeout.String(),
-	}
-	cfg, err := config.LoadFrom(func(k string) (string, bool) { v, ok := settings[k]; return v, ok })
-	if err == nil {
-		err = cfg.Validate(config.ModeServe)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := w.config(map[string]string{"SHUTDOWN_TIMEOUT": timeout.String()})
 	// Every read of the add-ons hangs far longer than the shutdown may.
 	w.sim.InjectFault(dialog.ActionAddOnsList, dialogsim.Fault{Latency: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())

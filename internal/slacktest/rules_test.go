@@ -373,7 +373,9 @@ type rawClient struct {
 	id int
 }
 
-func dialRaw(t *testing.T, srv *Server) *rawClient {
+// openSocket asks apps.connections.open for a URL and dials it, closing
+// the socket when the test ends.
+func openSocket(t *testing.T, srv *Server) *websocket.Conn {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, srv.APIURL()+"apps.connections.open", nil)
 	req.Header.Set("Authorization", "Bearer "+srv.AppToken())
@@ -391,7 +393,12 @@ func dialRaw(t *testing.T, srv *Server) *rawClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ws.Close() })
-	rc := &rawClient{ws: ws}
+	return ws
+}
+
+func dialRaw(t *testing.T, srv *Server) *rawClient {
+	t.Helper()
+	rc := &rawClient{ws: openSocket(t, srv)}
 	rc.read(t) // hello
 	// The socket is listed just after its hello: the newest id.
 	deadline := time.Now().Add(10 * time.Second)

@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // TestTriggerSingleUseAndExpiry: a trigger_id opens one view, and none
@@ -119,22 +117,7 @@ func TestAtMostTenConnections(t *testing.T) {
 	if n := srv.Connections(); n != 10 {
 		t.Fatalf("%d connections", n)
 	}
-	req, _ := http.NewRequest(http.MethodPost, srv.APIURL()+"apps.connections.open", nil)
-	req.Header.Set("Authorization", "Bearer "+srv.AppToken())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var open struct {
-		URL string `json:"url"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&open)
-	resp.Body.Close()
-	ws, _, err := websocket.DefaultDialer.Dial(open.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	ws := openSocket(t, srv)
 	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, first, err := ws.ReadMessage()
 	if err != nil || !bytes.Contains(first, []byte(`"too_many_websockets"`)) {
