@@ -270,8 +270,8 @@ func parseError(f field, value string, err error) *SettingError {
 	if !f.secret {
 		got = fmt.Sprintf(" (got %q)", value)
 	}
-	if want, ok := wants[f.key]; ok {
-		return &SettingError{Var: f.key, Problem: "must be " + want + got}
+	if w := want(f.key); w != "" {
+		return &SettingError{Var: f.key, Problem: "must be " + w + got}
 	}
 	switch {
 	case f.typ == durationType:
@@ -439,7 +439,7 @@ func (c *Config) Groups() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, id := range append(slices.Clone(c.ApproverGroups), c.Callers...) {
-		if groupID.MatchString(id) && !seen[id] {
+		if isGroupID(id) && !seen[id] {
 			seen[id] = true
 			out = append(out, id)
 		}

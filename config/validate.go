@@ -6,13 +6,14 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/dialogbot/dialogbot/internal/slackid"
 )
 
 // Mode is how the program runs; some settings are required in one mode only.
@@ -40,31 +41,39 @@ func (m Mode) String() string {
 // Limits that are not in the variable's type.
 const maxWorkers = 1024
 
-// wants says what a valid value looks like, for settings where the same
-// words serve a value that cannot be parsed and one that is out of range.
-var wants = map[string]string{
-	"ALERT_THRESHOLD":          "a number greater than 0 and at most 1",
-	"ALERT_CRITICAL_THRESHOLD": "a number from ALERT_THRESHOLD to 1",
-	"ALERT_RESOLVE_MARGIN":     "a number from 0 up to (not including) the lowest alert threshold",
-	"ALERT_ERROR_AFTER":        "a whole number of at least 1",
-	"WORKERS":                  "a whole number from 1 to " + strconv.Itoa(maxWorkers),
-	"APPROVAL_TTL":             positiveDuration,
-	"APPROVAL_REMIND_AFTER":    `a duration such as "4h" or "30m", or 0 to turn reminders off`,
-	"GROUP_REFRESH_INTERVAL":   positiveDuration,
-	"ALERT_REPEAT_INTERVAL":    positiveDuration,
-	"ALERT_FORECAST_HORIZON":   positiveDuration,
-	"ALERT_LEASE_TTL":          positiveDuration,
-	"SHUTDOWN_TIMEOUT":         positiveDuration,
-	"ADDONS_CACHE_TTL":         `a duration of at least 0s such as "5s" or "0s"`,
+// want says what a valid value looks like, for settings where the same
+// words serve a value that cannot be parsed and one that is out of range;
+// "" for the others.
+func want(key string) string {
+	switch key {
+	case "ALERT_THRESHOLD":
+		return "a number greater than 0 and at most 1"
+	case "ALERT_CRITICAL_THRESHOLD":
+		return "a number from ALERT_THRESHOLD to 1"
+	case "ALERT_RESOLVE_MARGIN":
+		return "a number from 0 up to (not including) the lowest alert threshold"
+	case "ALERT_ERROR_AFTER":
+		return "a whole number of at least 1"
+	case "WORKERS":
+		return "a whole number from 1 to " + strconv.Itoa(maxWorkers)
+	case "APPROVAL_TTL", "GROUP_REFRESH_INTERVAL", "ALERT_REPEAT_INTERVAL",
+		"ALERT_FORECAST_HORIZON", "ALERT_LEASE_TTL", "SHUTDOWN_TIMEOUT":
+		return positiveDuration
+	case "APPROVAL_REMIND_AFTER":
+		return `a duration such as "4h" or "30m", or 0 to turn reminders off`
+	case "ADDONS_CACHE_TTL":
+		return `a duration of at least 0s such as "5s" or "0s"`
+	}
+	return ""
 }
 
 const positiveDuration = `a positive duration such as "24h", "90m" or "30s"`
 
-var (
-	userID    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
-	channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
-	groupID   = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
-)
+// isUserID, isChannelID and isGroupID report whether s looks like a Slack
+// user id (U0123ABCD), channel id (C0123ABCD) or user group id (S0123ABCD).
+func isUserID(s string) bool    { return slackid.Match(s, "UW", 2, 0) }
+func isChannelID(s string) bool { return slackid.Match(s, "CGD", 2, 0) }
+func isGroupID(s string) bool   { return slackid.Match(s, "S", 2, 0) }
 
 // Validate checks every setting for mode and returns nil or the problems
 // found, each a *SettingError, joined with errors.Join in the order of the
@@ -127,31 +136,31 @@ func (c *Config) Validate(mode Mode) error {
 	}
 	checkURL("DIALOGTECH_BASE_URL", c.DialogTechBaseURL, bad)
 	if c.AddOnsCacheTTL < 0 {
-		bad("ADDONS_CACHE_TTL", "must be %s (got %q)", wants["ADDONS_CACHE_TTL"], c.AddOnsCacheTTL.String())
+		bad("ADDONS_CACHE_TTL", "must be %s (got %q)", want("ADDONS_CACHE_TTL"), c.AddOnsCacheTTL.String())
 	}
 
 	for _, id := range c.Approvers {
-		if !userID.MatchString(id) {
+		if !isUserID(id) {
 			bad("APPROVERS", "%q is not a Slack user id (ids look like U0123ABCD; names and @mentions do not work)", id)
 		}
 	}
 	for _, id := range c.ApproverGroups {
-		if !groupID.MatchString(id) {
+		if !isGroupID(id) {
 			bad("APPROVER_GROUPS", "%q is not a Slack user group id (ids look like S0123ABCD: a group's page → ⋮ → Copy group ID; handles such as @finance do not work)", id)
 		}
 	}
 	checkPositive("APPROVAL_TTL", c.ApprovalTTL, bad)
 	if c.ApprovalRemindAfter < 0 {
-		bad("APPROVAL_REMIND_AFTER", "must be %s (got %q)", wants["APPROVAL_REMIND_AFTER"], c.ApprovalRemindAfter.String())
+		bad("APPROVAL_REMIND_AFTER", "must be %s (got %q)", want("APPROVAL_REMIND_AFTER"), c.ApprovalRemindAfter.String())
 	}
 	checkPositive("GROUP_REFRESH_INTERVAL", c.GroupRefresh, bad)
 	for _, id := range c.Callers {
-		if !userID.MatchString(id) && !groupID.MatchString(id) {
+		if !isUserID(id) && !isGroupID(id) {
 			bad("CALLERS", "%q is neither a Slack user id (U0123ABCD) nor a user group id (S0123ABCD)", id)
 		}
 	}
 
-	if c.AlertChannel != "" && !channelID.MatchString(c.AlertChannel) {
+	if c.AlertChannel != "" && !isChannelID(c.AlertChannel) {
 		bad("ALERT_CHANNEL", "must be a Slack channel id such as C0123ABCD, not a channel name (got %q)", c.AlertChannel)
 	}
 	if err := checkSchedule(c.AlertSchedule); err != nil {
@@ -159,7 +168,7 @@ func (c *Config) Validate(mode Mode) error {
 	}
 	thresholdOK := c.AlertThreshold > 0 && c.AlertThreshold <= 1
 	if !thresholdOK {
-		bad("ALERT_THRESHOLD", "must be %s (got %q)", wants["ALERT_THRESHOLD"], formatFloat(c.AlertThreshold))
+		bad("ALERT_THRESHOLD", "must be %s (got %q)", want("ALERT_THRESHOLD"), formatFloat(c.AlertThreshold))
 	}
 	checkPositive("ALERT_REPEAT_INTERVAL", c.AlertRepeatInterval, bad)
 	critical := c.AlertCriticalThreshold
@@ -193,7 +202,7 @@ func (c *Config) Validate(mode Mode) error {
 	}
 	checkPositive("ALERT_FORECAST_HORIZON", c.AlertForecastHorizon, bad)
 	if c.AlertErrorAfter < 1 {
-		bad("ALERT_ERROR_AFTER", "must be %s (got %q)", wants["ALERT_ERROR_AFTER"], strconv.Itoa(c.AlertErrorAfter))
+		bad("ALERT_ERROR_AFTER", "must be %s (got %q)", want("ALERT_ERROR_AFTER"), strconv.Itoa(c.AlertErrorAfter))
 	}
 	checkPositive("ALERT_LEASE_TTL", c.AlertLeaseTTL, bad)
 
@@ -205,7 +214,7 @@ func (c *Config) Validate(mode Mode) error {
 	}
 
 	if c.Workers < 1 || c.Workers > maxWorkers {
-		bad("WORKERS", "must be %s (got %q)", wants["WORKERS"], strconv.Itoa(c.Workers))
+		bad("WORKERS", "must be %s (got %q)", want("WORKERS"), strconv.Itoa(c.Workers))
 	}
 	checkPositive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, bad)
 	switch strings.ToLower(c.LogLevelName) {

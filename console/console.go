@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"unicode"
 
 	"github.com/dialogbot/dialogbot/command"
+	"github.com/dialogbot/dialogbot/internal/slackid"
 	"github.com/dialogbot/dialogbot/reply"
 )
 
@@ -378,10 +378,10 @@ func (s *session) whoami() string {
 	return fmt.Sprintf("You are %s; `as %s` to approve.", s.user, s.opts.Approvers[0])
 }
 
-var (
-	userID  = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
-	groupID = regexp.MustCompile(`^S[A-Z0-9]{2,20}$`)
-)
+// isUserID and isGroupID report whether s looks like a Slack user id
+// (U0123ABCD) or user group id (S0FINANCE).
+func isUserID(s string) bool  { return slackid.Match(s, "UW", 2, 20) }
+func isGroupID(s string) bool { return slackid.Match(s, "S", 2, 20) }
 
 // group sets a simulated user group: "S0FINANCE U0ALICE U0BOB".
 func (s *session) group(ctx context.Context, rest string) {
@@ -391,14 +391,14 @@ func (s *session) group(ctx context.Context, rest string) {
 		return
 	}
 	words := strings.Fields(strings.ReplaceAll(rest, ",", " "))
-	if len(words) == 0 || !groupID.MatchString(strings.ToUpper(words[0])) {
+	if len(words) == 0 || !isGroupID(strings.ToUpper(words[0])) {
 		s.say(form)
 		return
 	}
 	users := make([]string, 0, len(words)-1)
 	for _, w := range words[1:] {
 		u := strings.ToUpper(strings.TrimPrefix(w, "@"))
-		if !userID.MatchString(u) {
+		if !isUserID(u) {
 			s.say(fmt.Sprintf("%q is not a Slack user id; they look like U0123ABCD. %s", truncate(w, 40), form))
 			return
 		}
@@ -415,7 +415,7 @@ func (s *session) group(ctx context.Context, rest string) {
 func (s *session) switchUser(typed string) {
 	typed = strings.TrimPrefix(strings.TrimSpace(typed), "@")
 	id := strings.ToUpper(typed)
-	if !userID.MatchString(id) {
+	if !isUserID(id) {
 		// Quoted as typed: "bob", not "BOB".
 		s.say(fmt.Sprintf("%q is not a Slack user id; they look like U0123ABCD. Example: as U0APPROVER", truncate(typed, 40)))
 		return

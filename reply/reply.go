@@ -11,8 +11,9 @@ package reply
 
 import (
 	"errors"
-	"regexp"
 	"strings"
+
+	"github.com/dialogbot/dialogbot/internal/slackid"
 )
 
 // ErrRefused marks a send the chat definitely did not carry out (Slack
@@ -114,12 +115,13 @@ const (
 	mentionClose = '\uE001'
 )
 
-var userIDPattern = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+// isUserID reports whether s looks like a Slack user id (U0123ABCD).
+func isUserID(s string) bool { return slackid.Match(s, "UW", 2, 20) }
 
 // Mention refers to a Slack user. An id that is not a user id is returned
 // as plain text.
 func Mention(userID string) string {
-	if !userIDPattern.MatchString(userID) {
+	if !isUserID(userID) {
 		return Clean(userID)
 	}
 	return string(mentionOpen) + userID + string(mentionClose)
@@ -161,7 +163,7 @@ func ExpandMentions(s string, text func(string) string, render func(userID strin
 			return b.String()
 		}
 		id := rest[:j]
-		if userIDPattern.MatchString(id) {
+		if isUserID(id) {
 			b.WriteString(render(id))
 		} else {
 			b.WriteString(text(Clean(id)))
