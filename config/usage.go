@@ -3,6 +3,7 @@ package config
 import (
 	"io"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"text/template"
 
@@ -15,25 +16,29 @@ const usageFormat = `VARIABLE	DEFAULT	MEANING
 {{range .}}{{.Key}}	{{shown (.Tags.Get "default") (.Tags.Get "unset")}}	{{.Tags.Get "desc"}}
 {{end}}`
 
-var usageTemplate = template.Must(template.New("usage").Funcs(template.FuncMap{
-	"shown": func(def, unset string) string {
-		if def == "" {
-			return unset
-		}
-		// A default with spaces ("*/15 * * * *") would blur into the
-		// columns beside it.
-		if strings.ContainsRune(def, ' ') {
-			return `"` + def + `"`
-		}
-		return def
-	},
-}).Parse(usageFormat))
+// usageTemplate is parsed when `dialogbot env` first asks for it, not at
+// every start.
+var usageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("usage").Funcs(template.FuncMap{
+		"shown": func(def, unset string) string {
+			if def == "" {
+				return unset
+			}
+			// A default with spaces ("*/15 * * * *") would blur into the
+			// columns beside it.
+			if strings.ContainsRune(def, ' ') {
+				return `"` + def + `"`
+			}
+			return def
+		},
+	}).Parse(usageFormat))
+})
 
 // Usage writes every setting with its default and meaning as an aligned
 // table; it is what `dialogbot env` prints.
 func Usage(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if err := envconfig.Usaget("", &Config{}, tw, usageTemplate); err != nil {
+	if err := envconfig.Usaget("", &Config{}, tw, usageTemplate()); err != nil {
 		return err
 	}
 	return tw.Flush()
