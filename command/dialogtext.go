@@ -3,16 +3,21 @@ package command
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // DialogTech's answers speak of its API ("buy more with addons.purchase
 // item_id=18, or order with order_slot=1"). People type the bot's
-// commands, so what they are shown names those instead.
-var (
-	apiPurchaseItem = regexp.MustCompile(`addons\.purchase(?: with)? item_id=(\d+)`)
-	apiItem         = regexp.MustCompile(`\bitem_id=(\d+)`)
-	apiError        = regexp.MustCompile(`^dialogtech ([a-z]+\.[a-z]+): [^:]+: `)
-	apiTerms        = strings.NewReplacer(
+// commands, so what they are shown names those instead. The rules are
+// built when the first such text is shown.
+var apiWords = sync.OnceValue(func() (w struct {
+	errorPrefix, purchaseItem, item *regexp.Regexp
+	terms                           *strings.Replacer
+}) {
+	w.errorPrefix = regexp.MustCompile(`^dialogtech ([a-z]+\.[a-z]+): [^:]+: `)
+	w.purchaseItem = regexp.MustCompile(`addons\.purchase(?: with)? item_id=(\d+)`)
+	w.item = regexp.MustCompile(`\bitem_id=(\d+)`)
+	w.terms = strings.NewReplacer(
 		"order with order_slot=1", "add --slots to the order",
 		"order_slot=1", "--slots",
 		"fill_quantity=0", "--partial",
@@ -24,14 +29,16 @@ var (
 		"addons.list", "/addons",
 		"clickto.vr", "/call vr",
 	)
-)
+	return w
+})
 
 // botTerms rewrites a DialogTech text in the bot's own commands.
 func botTerms(s string) string {
-	s = apiError.ReplaceAllString(s, "")
-	s = apiPurchaseItem.ReplaceAllString(s, "/addons buy $1 <qty>")
-	s = apiItem.ReplaceAllString(s, "item $1")
-	return apiTerms.Replace(s)
+	w := apiWords()
+	s = w.errorPrefix.ReplaceAllString(s, "")
+	s = w.purchaseItem.ReplaceAllString(s, "/addons buy $1 <qty>")
+	s = w.item.ReplaceAllString(s, "item $1")
+	return w.terms.Replace(s)
 }
 
 // commandFor is the bot command that makes a DialogTech action.
