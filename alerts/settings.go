@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -156,15 +157,19 @@ func (s Settings) redact(text string) string {
 	return reply.Clean(text)
 }
 
-var secretPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)(secret_access_key|secret|token|password)=[^&\s"']*`),
-	regexp.MustCompile(`xox[a-z]-[A-Za-z0-9-]+`),
-	regexp.MustCompile(`xapp-[A-Za-z0-9-]+`),
-}
+// secretPatterns are compiled when the first reason is scrubbed.
+var secretPatterns = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		regexp.MustCompile(`(?i)(secret_access_key|secret|token|password)=[^&\s"']*`),
+		regexp.MustCompile(`xox[a-z]-[A-Za-z0-9-]+`),
+		regexp.MustCompile(`xapp-[A-Za-z0-9-]+`),
+	}
+})
 
 func scrub(text string) string {
-	text = secretPatterns[0].ReplaceAllString(text, "$1=REDACTED")
-	for _, re := range secretPatterns[1:] {
+	patterns := secretPatterns()
+	text = patterns[0].ReplaceAllString(text, "$1=REDACTED")
+	for _, re := range patterns[1:] {
 		text = re.ReplaceAllString(text, "REDACTED")
 	}
 	return text
