@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -68,6 +69,19 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		if sim.CallCount("") != 1 {
 			t.Fatalf("%d calls logged for one request", sim.CallCount(""))
+		}
+	})
+}
+
+// FuzzValidDistance checks validDistance against the pattern it stands for.
+func FuzzValidDistance(f *testing.F) {
+	for _, d := range []string{"", "0", "12.5", "123456.123456", "1234567", "1.", ".5", "1.2.3", "12\n", "١٢"} {
+		f.Add(d)
+	}
+	re := regexp.MustCompile(`^[0-9]{1,6}(\.[0-9]{1,6})?$`)
+	f.Fuzz(func(t *testing.T, d string) {
+		if got, want := validDistance(d), re.MatchString(d); got != want {
+			t.Errorf("validDistance(%q) = %v, want %v", d, got, want)
 		}
 	})
 }

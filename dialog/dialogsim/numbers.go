@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -43,15 +42,30 @@ type orderParams struct {
 
 func (p orderParams) local() bool { return p.typ == "local" || p.typ == "canadian_local" }
 
-// slotItems: the add-on whose slots each type of number occupies.
-var slotItems = map[string]int{
-	"local":          itemLocal,
-	"canadian_local": itemCanadianLocal,
-	"tollfree":       itemTollfree,
-	"true800":        itemTrue800,
+// slotItem is the add-on whose slots a type of number occupies; 0 for a
+// type that is not one.
+func slotItem(typ string) int {
+	switch typ {
+	case "local":
+		return itemLocal
+	case "canadian_local":
+		return itemCanadianLocal
+	case "tollfree":
+		return itemTollfree
+	case "true800":
+		return itemTrue800
+	}
+	return 0
 }
 
-var distancePattern = regexp.MustCompile(`^[0-9]{1,6}(\.[0-9]{1,6})?$`)
+// validDistance reports whether d is a distance as the vendor writes it:
+// 1 to 6 digits, then optionally a point and 1 to 6 more
+// (^[0-9]{1,6}(\.[0-9]{1,6})?$).
+func validDistance(d string) bool {
+	whole, frac, point := strings.Cut(d, ".")
+	upTo6 := func(s string) bool { return s != "" && len(s) <= 6 && allDigits(s) }
+	return upTo6(whole) && (!point || upTo6(frac))
+}
 
 // parseOrder applies the vendor's parameter table, in its order.
 func parseOrder(params url.Values) (orderParams, string) {
@@ -100,7 +114,7 @@ func parseOrder(params url.Values) (orderParams, string) {
 	}
 	// distance is checked but has no effect: the simulator has no geography,
 	// and every number it offers lies in the searched area anyway.
-	if d := params.Get("distance"); d != "" && !distancePattern.MatchString(d) {
+	if d := params.Get("distance"); d != "" && !validDistance(d) {
 		return p, "distance must be a number of miles, 0 or more"
 	}
 	if msg := flagParam(params, "sms_supported", &p.sms); msg != "" {
@@ -135,7 +149,7 @@ func (s *Sim) order(params url.Values) (reply, bool) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	item := slotItems[p.typ]
+	item := slotItem(p.typ)
 	ai := s.addOnIndex(item)
 	if ai < 0 {
 		return failed(fmt.Sprintf("no %s number slots on this account (item_id=%d)", p.typ, item)), false
