@@ -56,16 +56,22 @@ func migrations(dialect string) ([]migration, error) {
 	return list, nil
 }
 
-// schemaMigrations differs only in its time column's type.
-var schemaMigrations = map[string]string{
-	"sqlite": `CREATE TABLE IF NOT EXISTS schema_migrations (
+// schemaMigrations creates the table of applied migrations in dialect's
+// SQL; the two differ only in the time column's type.
+func schemaMigrations(dialect string) string {
+	switch dialect {
+	case "sqlite":
+		return `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		applied_at INTEGER NOT NULL
-	) STRICT`,
-	"postgres": `CREATE TABLE IF NOT EXISTS schema_migrations (
+	) STRICT`
+	case "postgres":
+		return `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer     NOT NULL PRIMARY KEY,
 		applied_at timestamptz NOT NULL
-	)`,
+	)`
+	}
+	return ""
 }
 
 // migrate applies the migrations that q's database lacks. The caller runs
@@ -79,7 +85,7 @@ func (s *sqlStore) migrate(ctx context.Context, q querier, dialect string) error
 	if err != nil {
 		return err
 	}
-	if _, err := q.exec(ctx, schemaMigrations[dialect]); err != nil {
+	if _, err := q.exec(ctx, schemaMigrations(dialect)); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	applied := map[int]bool{}
