@@ -98,8 +98,10 @@ func TestTwoApprovals(t *testing.T) {
 	if _, err := f.svc.Approve(ctx, r.ID, "UA"); !errors.Is(err, approval.ErrAlreadyApproved) {
 		t.Errorf("same approver again: %v, want ErrAlreadyApproved", err)
 	}
-	if _, err := f.svc.Approve(ctx, r.ID, "UR"); !errors.Is(err, approval.ErrSelfApproval) {
-		t.Errorf("requester (self-approval allowed): %v, want ErrSelfApproval", err)
+	_, err = f.svc.Approve(ctx, r.ID, "UR")
+	const why = "you cannot approve your own request: it needs two approvers other than the requester"
+	if !errors.Is(err, approval.ErrSelfApproval) || err.Error() != why {
+		t.Errorf("requester (self-approval allowed): %v, want ErrSelfApproval saying %q", err, why)
 	}
 	if needed, by, _ := f.svc.Progress(ctx, r); needed != 2 || !slices.Equal(by, []string{"UA"}) {
 		t.Errorf("progress = %d, %v", needed, by)
