@@ -70,7 +70,9 @@ type Bot struct {
 	notices *workQueue
 
 	groupsChanged GroupsChanged
-	identity      *Identity // from CheckTokens; nil: Run asks auth.test
+	identity      *Identity // from Start; nil: Run asks auth.test
+	// opens watches the socket's apps.connections.open calls (Start).
+	opens *openWatch
 
 	// The Socket Mode connection, once Connect started it.
 	connectOnce sync.Once
@@ -196,24 +198,25 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 	// One client, with a bound on every call, for the Web API and for
 	// response_url posts.
 	b.http = &http.Client{Timeout: 30 * time.Second}
-	apiOpts := []slack.Option{
-		slack.OptionAppLevelToken(cfg.AppToken),
-		slack.OptionHTTPClient(b.http),
-		// After the HTTP client: OptionRetry wraps the client set so far.
-		// Only 429s are retried, after Slack's Retry-After: a post that
-		// failed any other way may have been made, and must not be made
-		// twice.
-		slack.OptionRetry(3),
+	// After the HTTP client: OptionRetry wraps the client set so far. Only
+	// 429s are retried, after Slack's Retry-After: a post that failed any
+	// other way may have been made, and must not be made twice.
+	apiOpts := func(c doer) []slack.Option {
+		o := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken), slack.OptionHTTPClient(c), slack.OptionRetry(3)}
+		if cfg.APIURL != "" {
+			o = append(o, slack.OptionAPIURL(cfg.APIURL))
+		}
+		return o
 	}
-	if cfg.APIURL != "" {
-		apiOpts = append(apiOpts, slack.OptionAPIURL(cfg.APIURL))
-	}
-	b.api = slack.New(cfg.BotToken, apiOpts...)
+	b.api = slack.New(cfg.BotToken, apiOpts(b.http)...)
+	// The socket's apps.connections.open goes through a client of its own,
+	// whose first answer Start reads as Slack's word on the app token.
+	b.opens = newOpenWatch(b.http)
 	dialer := &websocket.Dialer{
 		HandshakeTimeout: 10 * time.Second,
 		NetDialContext:   b.dialWatched,
 	}
-	b.sm = socketmode.New(b.api, socketmode.OptionDialer(dialer), socketmode.OptionLog(slogAdapter{b.log}))
+	b.sm = socketmode.New(slack.New(cfg.BotToken, apiOpts(b.opens)...), socketmode.OptionDialer(dialer), socketmode.OptionLog(slogAdapter{b.log}))
 	b.jobs = newWorkQueue(cfg.QueueMemory)
 	// A notice is a small job; its queue may hold a quarter as many bytes
 	// again.
@@ -405,43 +408,6 @@ func authError(setting string, err error) error {
 	}
 	return fmt.Errorf("%w (%s); check the network, or SLACK_API_URL if it is set", ErrUnreachable, redactURLError(err))
 }
-
-// CheckTokens asks Slack whether it takes both tokens, the bot token with
-// auth.test and the app-level token with apps.connections.open (whose
-// ticket is simply not used), without connecting or touching anything
-// else, so that the program can stop before it opens its store. Its
-// errors wrap ErrAuth naming the setting, or ErrUnreachable.
-func CheckTokens(ctx context.Context, cfg Config) (Identity, error) {
-	b, err := New(cfg, nil)
-	if err != nil {
-		return Identity{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	// The two checks are independent: ask both at once.
-	var who *slack.AuthTestResponse
-	var authErr, openErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { who, authErr = b.api.AuthTestContext(ctx) })
-	wg.Go(func() { _, _, openErr = b.sm.OpenContext(ctx) })
-	wg.Wait()
-	if authErr != nil {
-		return Identity{}, authError("SLACK_BOT_TOKEN", authErr)
-	}
-	if openErr != nil {
-		return Identity{}, authError("SLACK_APP_TOKEN", openErr)
-	}
-	return Identity{UserID: who.UserID, Team: who.Team}, nil
-}
-
-// Identity is who the bot token belongs to, as auth.test says.
-type Identity struct {
-	UserID, Team string
-}
-
-// WithIdentity gives Run the answer of an auth.test already made (by
-// CheckTokens), so that it connects without asking again.
-func WithIdentity(id Identity) Option { return func(b *Bot) { b.identity = &id } }
 
 // dispatch handles one event of the socket loop. Envelopes are acked here,
 // before any work: Slack wants an ack within 3 seconds, and the work may

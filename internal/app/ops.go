@@ -73,18 +73,18 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 		}
 		defer ln.Close() // closed by the server's Shutdown when it got that far
 	}
-	who, err := bot.CheckTokens(ctx, botConfig(cfg))
+	// Both tokens are checked while the socket connects; the store is
+	// opened (and, the first time, created and migrated) once Slack took
+	// both, while the connection finishes opening. Envelopes wait for the
+	// handler.
+	b, err := bot.New(botConfig(cfg), nil, bot.WithLogger(log))
 	if err != nil {
 		return err
 	}
-	// The tokens are good: connect while the store opens (and, the first
-	// time, is created and migrated). Envelopes wait for the handler.
-	b, err := bot.New(botConfig(cfg), nil, bot.WithIdentity(who), bot.WithLogger(log))
-	if err != nil {
-		return err
-	}
-	b.Connect(ctx)
 	defer b.Disconnect()
+	if _, err := b.Start(ctx); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)

@@ -1,0 +1,161 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dialogbot/dialogbot/bot"
+	"github.com/dialogbot/dialogbot/internal/slacktest"
+)
+
+const (
+	startBotToken = "xoxb-start-bot"
+	startAppToken = "xapp-start-app"
+)
+
+// startBot makes a transport for srv with the given tokens; its
+// connection is closed when the test ends.
+func startBot(t *testing.T, srv *slacktest.Server, botTok, appTok string) *bot.Bot {
+	t.Helper()
+	b, err := newBot(srv.APIURL(), botTok, appTok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Disconnect)
+	return b
+}
+
+// TestStartOneTicket: Start checks both tokens with one auth.test and the
+// socket's own apps.connections.open, whose ticket the connection uses:
+// Slack is asked for one ticket per start, not one to check the token and
+// another to connect.
+func TestStartOneTicket(t *testing.T) {
+	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
+	b := startBot(t, srv, startBotToken, startAppToken)
+	who, err := b.Start(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if who.UserID != srv.BotUserID() {
+		t.Errorf("identity %+v, want user %s", who, srv.BotUserID())
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := srv.WaitConnections(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Calls("apps.connections.open")); n != 1 {
+		t.Errorf("apps.connections.open called %d times for one start, want 1", n)
+	}
+	if n := len(srv.Calls("auth.test")); n != 1 {
+		t.Errorf("auth.test called %d times, want 1", n)
+	}
+}
+
+// TestStartConnectsWhileAuthTestWaits: the socket does not wait for
+// auth.test. With auth.test rate limited for a second, the connection is
+// open well before Start returns.
+func TestStartConnectsWhileAuthTestWaits(t *testing.T) {
+	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
+	srv.RateLimit("auth.test", 1, time.Second)
+	b := startBot(t, srv, startBotToken, startAppToken)
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Start(t.Context())
+		done <- err
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := srv.WaitConnections(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Start returned (%v) before the connection was open: the socket waited for auth.test", err)
+	default:
+	}
+	if calls := srv.Calls("auth.test"); len(calls) != 1 || calls[0].Status != 429 {
+		t.Errorf("auth.test calls when the socket opened: %+v, want the one rate-limited call", calls)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStartWaitsOutRateLimitedOpen: a 429 from apps.connections.open is
+// not Slack's word on the token: Start waits, and connects on the retry.
+func TestStartWaitsOutRateLimitedOpen(t *testing.T) {
+	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
+	srv.RateLimit("apps.connections.open", 1, time.Second)
+	b := startBot(t, srv, startBotToken, startAppToken)
+	if _, err := b.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := srv.WaitConnections(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Calls("apps.connections.open")); n != 2 {
+		t.Errorf("apps.connections.open called %d times, want 2 (the 429, then the retry)", n)
+	}
+}
+
+// TestStartRefused: a token Slack refuses is named, the other is not
+// blamed, and nothing stays connected.
+func TestStartRefused(t *testing.T) {
+	tests := []struct {
+		name           string
+		botTok, appTok string
+		fail           string // a method that answers ok:false once
+		want           string
+	}{
+		{name: "bot token", botTok: "xoxb-wrong", appTok: startAppToken, want: "SLACK_BOT_TOKEN: slack refused the token (invalid_auth)"},
+		{name: "app token", botTok: startBotToken, appTok: "xapp-wrong", want: "SLACK_APP_TOKEN: slack refused the token (invalid_auth)"},
+		{name: "both", botTok: "xoxb-wrong", appTok: "xapp-wrong", want: "SLACK_BOT_TOKEN: slack refused the token (invalid_auth)"},
+		{name: "app token revoked", botTok: startBotToken, appTok: startAppToken, fail: "apps.connections.open", want: "SLACK_APP_TOKEN: slack refused the token (token_revoked)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
+			if tt.fail != "" {
+				srv.Fail(tt.fail, "token_revoked", 1)
+			}
+			b := startBot(t, srv, tt.botTok, tt.appTok)
+			_, err := b.Start(t.Context())
+			if !errors.Is(err, bot.ErrAuth) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("Start: %v, want %q wrapping ErrAuth", err, tt.want)
+			}
+			for _, tok := range []string{tt.botTok, tt.appTok} {
+				if strings.Contains(err.Error(), tok) {
+					t.Errorf("the error shows a token: %v", err)
+				}
+			}
+			// A socket that opened while auth.test was asked is closed.
+			deadline := time.Now().Add(5 * time.Second)
+			for srv.Connections() != 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := srv.Connections(); n != 0 {
+				t.Errorf("%d connections open after a refused start", n)
+			}
+		})
+	}
+}
+
+// TestStartUnreachable: with nothing listening, Start blames the network,
+// not a token, within its own bound.
+func TestStartUnreachable(t *testing.T) {
+	b, err := newBot("http://127.0.0.1:1/api/", startBotToken, startAppToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Disconnect)
+	_, err = b.Start(t.Context())
+	if !errors.Is(err, bot.ErrUnreachable) || errors.Is(err, bot.ErrAuth) {
+		t.Fatalf("Start: %v, want ErrUnreachable and not ErrAuth", err)
+	}
+}
