@@ -98,7 +98,7 @@ func (b *Bot) denySubmitted(ctx context.Context, j *denyJob) {
 func submitErrors(text string) map[string]any {
 	return map[string]any{
 		"response_action": "errors",
-		"errors":          map[string]string{denyBlockID: cut(plainUnits(text), maxSubmitError)},
+		"errors":          map[string]string{denyBlockID: cutPlain(text, maxSubmitError)},
 	}
 }
 

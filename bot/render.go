@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -39,20 +40,45 @@ func Escape(s string) string {
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // mrkdwn renders plain reply text for Slack: escaped, with mentions.
-func mrkdwn(s string) string { return strings.Join(mrkdwnUnits(s), "") }
+func mrkdwn(s string) string { return cutMrkdwn(s, math.MaxInt) }
+
+func mrkdwnMention(id string) string { return "<@" + id + ">" }
+func plainMention(id string) string  { return "@" + id }
+
+// cutMrkdwn is cut(mrkdwnUnits(s), limit) without making the units when
+// the whole text fits, as it nearly always does. (Invalid UTF-8 takes the
+// units' way, which writes each bad byte as U+FFFD.)
+func cutMrkdwn(s string, limit int) string {
+	if utf8.ValidString(s) {
+		if full := reply.ExpandMentions(s, Escape, mrkdwnMention); chars(full) <= limit {
+			return full
+		}
+	}
+	return cut(mrkdwnUnits(s), limit)
+}
+
+// cutPlain is cut(plainUnits(s), limit), made the same way.
+func cutPlain(s string, limit int) string {
+	if utf8.ValidString(s) {
+		if full := reply.ExpandMentions(s, func(t string) string { return t }, plainMention); chars(full) <= limit {
+			return full
+		}
+	}
+	return cut(plainUnits(s), limit)
+}
 
 // A unit is the smallest piece of rendered text that may stand alone: one
 // character, one entity (&amp;) or one mention (<@U…>). Cutting between
 // units never splits a character, an entity or a mention, and counting
 // their characters counts what Slack counts.
 func mrkdwnUnits(s string) []string {
-	return units(s, true, func(id string) string { return "<@" + id + ">" })
+	return units(s, true, mrkdwnMention)
 }
 
 // plainUnits are for a plain_text object, which Slack does not parse:
 // mentions become @id.
 func plainUnits(s string) []string {
-	return units(s, false, func(id string) string { return "@" + id })
+	return units(s, false, plainMention)
 }
 
 func units(s string, escape bool, mention func(string) string) []string {
@@ -108,7 +134,7 @@ func cut(us []string, limit int) string {
 func chars(s string) int { return utf8.RuneCountInString(s) }
 
 // Text renders a message's fallback text (notifications, screen readers).
-func Text(m reply.Message) string { return cut(mrkdwnUnits(m.Text), maxFallbackText) }
+func Text(m reply.Message) string { return cutMrkdwn(m.Text, maxFallbackText) }
 
 // Blocks renders a reply as Block Kit, within Slack's limits.
 func Blocks(m reply.Message) []slack.Block { return blocksWithin(m, maxBlocks) }
@@ -180,11 +206,11 @@ func compact(bs []reply.Block) (out []slack.Block, parts []int) {
 }
 
 func md(s string, limit int) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, cut(mrkdwnUnits(s), limit), false, false)
+	return slack.NewTextBlockObject(slack.MarkdownType, cutMrkdwn(s, limit), false, false)
 }
 
 func pt(s string, limit int) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, cut(plainUnits(s), limit), true, false)
+	return slack.NewTextBlockObject(slack.PlainTextType, cutPlain(s, limit), true, false)
 }
 
 // Limits on the parts of a composed text, so a long name leaves room for
@@ -197,9 +223,9 @@ const (
 // usageText is a usage bar as mrkdwn: "*Name*  `in/total`", the bar, and
 // the note; well under a section's limit whatever the name.
 func usageText(b reply.Usage) string {
-	text := fmt.Sprintf("*%s*  `%d/%d`\n`%s` %s", cut(mrkdwnUnits(b.Label), maxLabel), b.InUse, b.Total, reply.Bar(b.InUse, b.Total, 20), percent(b.InUse, b.Total))
+	text := fmt.Sprintf("*%s*  `%d/%d`\n`%s` %s", cutMrkdwn(b.Label, maxLabel), b.InUse, b.Total, reply.Bar(b.InUse, b.Total, 20), percent(b.InUse, b.Total))
 	if b.Note != "" {
-		text += " · " + cut(mrkdwnUnits(b.Note), maxNote)
+		text += " · " + cutMrkdwn(b.Note, maxNote)
 	}
 	return text
 }
@@ -222,10 +248,8 @@ func block(b reply.Block) []slack.Block {
 			end := min(i+maxFields, len(b.Fields))
 			var fs []*slack.TextBlockObject
 			for _, f := range b.Fields[i:end] {
-				label := cut(mrkdwnUnits(f.Label), maxLabel)
-				value := mrkdwnUnits(f.Value)
-				text := "*" + label + "*\n"
-				text += cut(value, maxFieldText-chars(text))
+				text := "*" + cutMrkdwn(f.Label, maxLabel) + "*\n"
+				text += cutMrkdwn(f.Value, maxFieldText-chars(text))
 				fs = append(fs, slack.NewTextBlockObject(slack.MarkdownType, text, false, false))
 			}
 			out = append(out, slack.NewSectionBlock(nil, fs, nil))
