@@ -32,8 +32,8 @@ const (
 )
 
 func (b *Bot) slashCommand(ctx context.Context, j *slashJob) {
-	res := b.h.Handle(ctx, j.inv)
-	b.apply(ctx, res, target{userID: j.inv.UserID, channelID: j.inv.ChannelID, responseURL: j.responseURL, triggerID: j.triggerID})
+	res := b.h.Handle(ctx, j.invocation())
+	b.apply(ctx, res, j.target())
 }
 
 // submitAckWithin is how long a deny submission may take before its ack
