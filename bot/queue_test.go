@@ -84,7 +84,7 @@ func decodedSlash(i int) slack.SlashCommand {
 		EnterpriseID: c("E0001"), EnterpriseName: c("Example Inc"), ChannelID: c("C0ORDERS"), ChannelName: c("orders"),
 		UserID: c("U0REQUEST"), UserName: c("requester"), Command: c("/addons"), Text: c(""), APIAppID: c("A0APP"),
 		ResponseURL: c("https://hooks.slack.com/commands/T0001/" + strconv.Itoa(1234567890+i) + "/abcdefABCDEF0123456789"),
-		TriggerID: c(strconv.Itoa(13345224609+i) + ".738474920.8088930838d88f008e0")}
+		TriggerID:   c(strconv.Itoa(13345224609+i) + ".738474920.8088930838d88f008e0")}
 }
 
 // queuedHeap is the heap a queued /addons holds once the envelope is
