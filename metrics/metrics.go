@@ -10,15 +10,14 @@ package metrics
 
 import (
 	"context"
+	"io"
 	"slices"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/dialogbot/dialogbot/dialog"
 	"github.com/dialogbot/dialogbot/store"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Other is the label value of anything outside a metric's fixed set.
@@ -61,30 +60,32 @@ type Known struct {
 	StoreOps []string // store calls whose errors are counted, e.g. "ping"
 }
 
-// Metrics holds dialogbot's collectors in a registry of its own, so tests
-// and several instances in one process do not collide. Its methods are safe
-// for concurrent use.
+// Metrics holds dialogbot's metrics, each instance its own, so that tests
+// and several instances in one process do not collide. Its methods are
+// safe for concurrent use. Recording allocates nothing and takes no lock:
+// a label value is found by its position in its fixed set and counted
+// with an atomic add.
 type Metrics struct {
-	reg   *prometheus.Registry
-	known Known
+	envelopes    *counterVec // type
+	acks         *counterVec // type
+	ackLatency   *histogramVec
+	commands     *counterVec // command, outcome
+	actions      *counterVec // action, outcome
+	transitions  *counterVec // from, to
+	calls        *counterVec // action, outcome
+	callDuration *histogramVec
+	alerts       *counterVec
+	resent       *counterVec
+	connEvents   *counterVec
+	reconnects   *counter
+	connected    *gauge
+	storeErrors  *counterVec
+	busy         *counterVec // type, told
+	addOnsReads  *counterVec
+	alertRuns    *counterVec
 
-	envelopes    *prometheus.CounterVec
-	acks         *prometheus.CounterVec
-	ackLatency   *prometheus.HistogramVec
-	commands     *prometheus.CounterVec
-	actions      *prometheus.CounterVec
-	transitions  *prometheus.CounterVec
-	calls        *prometheus.CounterVec
-	callDuration *prometheus.HistogramVec
-	alerts       *prometheus.CounterVec
-	resent       *prometheus.CounterVec
-	connEvents   *prometheus.CounterVec
-	reconnects   prometheus.Counter
-	connected    prometheus.Gauge
-	storeErrors  *prometheus.CounterVec
-	busy         *prometheus.CounterVec
-	addOnsReads  *prometheus.CounterVec
-	alertRuns    *prometheus.CounterVec
+	families []family // sorted by name
+	lastSize atomic.Int64
 
 	lastSeen atomic.Pointer[func() time.Time]
 	waiting  atomic.Pointer[WaitingFunc]
@@ -112,191 +113,149 @@ type Waiting struct {
 	Oldest time.Time
 }
 
-// New registers every collector, with the Go runtime and process
-// collectors, in a new registry.
+// New makes dialogbot's metrics, with the Go runtime's and the process's,
+// and the series known beforehand at zero.
 func New(k Known) *Metrics {
+	envelopeType := newLabel("type", EnvelopeTypes)
+	outcome := newLabel("outcome", Outcomes)
+	dtAction := newLabel("action", DialogTechActions)
 	m := &Metrics{
-		reg:   prometheus.NewRegistry(),
-		known: k,
-		envelopes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_envelopes_total", Help: "Socket Mode envelopes received, by type.",
-		}, []string{"type"}),
-		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_acks_total", Help: "Socket Mode envelopes acknowledged, by type.",
-		}, []string{"type"}),
-		ackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "dialogbot_ack_latency_seconds", Help: "Time from reading an envelope to writing its ack.", Buckets: ackBuckets,
-		}, []string{"type"}),
-		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_commands_total", Help: "Slash commands run, by registry name and outcome.",
-		}, []string{"command", "outcome"}),
-		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_actions_total", Help: "Button presses and deny submissions, by action id and outcome.",
-		}, []string{"action", "outcome"}),
-		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_approval_transitions_total", Help: "Approval request state changes written to the store.",
-		}, []string{"from", "to"}),
-		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_dialogtech_calls_total", Help: "DialogTech API calls, by action and outcome.",
-		}, []string{"action", "outcome"}),
-		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "dialogbot_dialogtech_call_duration_seconds", Help: "DialogTech API call time, retries included.", Buckets: callBuckets,
-		}, []string{"action"}),
-		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_alerts_posted_total", Help: "Capacity alerts posted to Slack, by state.",
-		}, []string{"state"}),
-		resent: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_alert_notices_resent_total",
-			Help: "Alert notices sent again after Slack did not take them, by why: refused (the resend is the only copy) or answer_lost (Slack may have posted the first: a possible second copy).",
-		}, []string{"reason"}),
-		connEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_socket_connection_events_total", Help: "Socket Mode connection state changes.",
-		}, []string{"state"}),
-		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "dialogbot_socket_reconnects_total", Help: "Socket Mode connections made after the first.",
-		}),
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "dialogbot_socket_connected", Help: "1 while the Socket Mode connection is up.",
-		}),
-		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_store_errors_total", Help: "Store calls that failed (conflicts and misses are not errors), by call.",
-		}, []string{"op"}),
-		alertRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_alert_runs_total", Help: "Scheduled capacity checks, by outcome (ok, error, skipped: another replica holds the schedule).",
-		}, []string{"outcome"}),
-		busy: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_busy_total", Help: "Envelopes acked but not run because the work queue was at its memory budget, by type and whether the person was told dialogbot is busy.",
-		}, []string{"type", "told"}),
-		addOnsReads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "dialogbot_addons_reads_total", Help: "Reads of the account's add-ons, by where the answer came from: dialogtech (an addons.list call), shared (another read's call in flight), cache (a reading younger than ADDONS_CACHE_TTL).",
-		}, []string{"source"}),
+		envelopes: newCounterVec("dialogbot_envelopes_total", "Socket Mode envelopes received, by type.", envelopeType),
+		acks:      newCounterVec("dialogbot_acks_total", "Socket Mode envelopes acknowledged, by type.", envelopeType),
+		ackLatency: newHistogramVec("dialogbot_ack_latency_seconds", "Time from reading an envelope to writing its ack.",
+			ackBuckets, envelopeType),
+		commands: newCounterVec("dialogbot_commands_total", "Slash commands run, by registry name and outcome.",
+			newLabel("command", k.Commands), outcome),
+		actions: newCounterVec("dialogbot_actions_total", "Button presses and deny submissions, by action id and outcome.",
+			newLabel("action", k.Actions), outcome),
+		transitions: newCounterVec("dialogbot_approval_transitions_total", "Approval request state changes written to the store.",
+			newLabel("from", States), newLabel("to", States)),
+		calls: newCounterVec("dialogbot_dialogtech_calls_total", "DialogTech API calls, by action and outcome.",
+			dtAction, newLabel("outcome", DialogTechOutcomes)),
+		callDuration: newHistogramVec("dialogbot_dialogtech_call_duration_seconds", "DialogTech API call time, retries included.",
+			callBuckets, dtAction),
+		alerts: newCounterVec("dialogbot_alerts_posted_total", "Capacity alerts posted to Slack, by state.",
+			newLabel("state", AlertStates)),
+		resent: newCounterVec("dialogbot_alert_notices_resent_total",
+			"Alert notices sent again after Slack did not take them, by why: refused (the resend is the only copy) or answer_lost (Slack may have posted the first: a possible second copy).",
+			newLabel("reason", ResendReasons)),
+		connEvents: newCounterVec("dialogbot_socket_connection_events_total", "Socket Mode connection state changes.",
+			newLabel("state", ConnectionStates)),
+		reconnects: newCounter("dialogbot_socket_reconnects_total", "Socket Mode connections made after the first."),
+		connected:  newGauge("dialogbot_socket_connected", "1 while the Socket Mode connection is up."),
+		storeErrors: newCounterVec("dialogbot_store_errors_total", "Store calls that failed (conflicts and misses are not errors), by call.",
+			newLabel("op", k.StoreOps)),
+		alertRuns: newCounterVec("dialogbot_alert_runs_total", "Scheduled capacity checks, by outcome (ok, error, skipped: another replica holds the schedule).",
+			newLabel("outcome", AlertRunOutcomes)),
+		busy: newCounterVec("dialogbot_busy_total", "Envelopes acked but not run because the work queue was at its memory budget, by type and whether the person was told dialogbot is busy.",
+			envelopeType, newLabel("told", []string{"false", "true"})),
+		addOnsReads: newCounterVec("dialogbot_addons_reads_total", "Reads of the account's add-ons, by where the answer came from: dialogtech (an addons.list call), shared (another read's call in flight), cache (a reading younger than ADDONS_CACHE_TTL).",
+			newLabel("source", AddOnsSources)),
 		everConnected: make(chan struct{}),
 	}
-	lastSeen := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "dialogbot_socket_last_seen_timestamp_seconds",
-		Help: "When Slack last sent anything over Socket Mode (an envelope or a ping), as a Unix time; 0 before the first.",
-	}, func() float64 {
-		if f := m.lastSeen.Load(); f != nil {
-			if t := (*f)(); !t.IsZero() {
-				return float64(t.UnixNano()) / 1e9
+	lastSeen := &valueFunc{desc{"dialogbot_socket_last_seen_timestamp_seconds",
+		"When Slack last sent anything over Socket Mode (an envelope or a ping), as a Unix time; 0 before the first.", "gauge"},
+		func(*snapshot) (float64, bool) {
+			if f := m.lastSeen.Load(); f != nil {
+				if t := (*f)(); !t.IsZero() {
+					return float64(t.UnixNano()) / 1e9, true
+				}
 			}
-		}
-		return 0
-	})
-	m.reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			return 0, true
+		}}
+	m.families = append([]family{
 		m.envelopes, m.acks, m.ackLatency, m.commands, m.actions, m.transitions,
 		m.calls, m.callDuration, m.alerts, m.resent, m.connEvents, m.reconnects, m.connected, m.storeErrors,
-		m.alertRuns, lastSeen, waitingCollector{m},
+		m.alertRuns, lastSeen, &waitingCount, &waitingOldest,
 		m.busy, m.addOnsReads,
-	)
+	}, runtimeFamilies...)
+	slices.SortFunc(m.families, func(a, b family) int { return strings.Compare(a.describe().name, b.describe().name) })
+
 	for _, o := range AlertRunOutcomes {
-		m.alertRuns.WithLabelValues(o)
+		m.alertRuns.create(o)
 	}
 	// Known series start at zero, so a rate() sees the first event and a
 	// dashboard lists them before anything happened.
 	for _, t := range EnvelopeTypes {
-		m.envelopes.WithLabelValues(t)
-		m.acks.WithLabelValues(t)
-		m.ackLatency.WithLabelValues(t)
+		m.envelopes.create(t)
+		m.acks.create(t)
+		m.ackLatency.create(t)
 	}
 	for _, a := range DialogTechActions {
-		m.calls.WithLabelValues(a, dialog.OutcomeSuccess)
+		m.calls.create(a, dialog.OutcomeSuccess)
 	}
 	for _, t := range EnvelopeTypes {
-		m.busy.WithLabelValues(t, "true")
+		m.busy.create(t, "true")
 	}
 	for _, src := range AddOnsSources {
-		m.addOnsReads.WithLabelValues(src)
+		m.addOnsReads.create(src)
 	}
 	for _, op := range k.StoreOps {
-		m.storeErrors.WithLabelValues(op)
+		m.storeErrors.create(op)
 	}
 	return m
 }
 
-// Registry is where the collectors are registered.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
-// label is v when it is one of known, else Other.
-func label(v string, known []string) string {
-	if slices.Contains(known, v) {
-		return v
-	}
-	return Other
-}
-
 // Envelope counts an envelope (bot.Observer).
-func (m *Metrics) Envelope(kind string) {
-	m.envelopes.WithLabelValues(label(kind, EnvelopeTypes)).Inc()
-}
+func (m *Metrics) Envelope(kind string) { m.envelopes.inc1(kind) }
 
 // Acked counts an ack and its latency (bot.Observer).
 func (m *Metrics) Acked(kind string, latency time.Duration) {
-	kind = label(kind, EnvelopeTypes)
-	m.acks.WithLabelValues(kind).Inc()
-	m.ackLatency.WithLabelValues(kind).Observe(latency.Seconds())
+	i := m.acks.labels[0].pos(kind) // the same type label as ackLatency's
+	m.acks.inc(i)
+	m.ackLatency.observe(i, latency.Seconds())
 }
 
 // Connection records a Socket Mode connection state change (bot.Observer).
 func (m *Metrics) Connection(state string) {
-	state = label(state, ConnectionStates)
-	m.connEvents.WithLabelValues(state).Inc()
-	switch state {
+	l := &m.connEvents.labels[0]
+	i := l.pos(state)
+	m.connEvents.inc(i)
+	switch l.values[i] {
 	case "connected":
-		m.connected.Set(1)
+		m.connected.set(1)
 		select {
 		case <-m.everConnected:
-			m.reconnects.Inc()
+			m.reconnects.inc()
 		default:
 			close(m.everConnected)
 		}
 	case "connecting", "disconnected", "error":
-		m.connected.Set(0)
+		m.connected.set(0)
 	}
 }
 
 // Handled counts a command or an action (command.WithObserver).
 func (m *Metrics) Handled(kind, name, outcome string, _ time.Duration) {
-	outcome = label(outcome, Outcomes)
 	switch kind {
 	case "command":
-		m.commands.WithLabelValues(label(name, m.known.Commands), outcome).Inc()
+		m.commands.inc2(name, outcome)
 	case "action":
-		m.actions.WithLabelValues(label(name, m.known.Actions), outcome).Inc()
+		m.actions.inc2(name, outcome)
 	}
 }
 
 // Transition counts an approval state change (approval.WithTransitionObserver).
-func (m *Metrics) Transition(from, to store.State) {
-	m.transitions.WithLabelValues(label(string(from), States), label(string(to), States)).Inc()
-}
+func (m *Metrics) Transition(from, to store.State) { m.transitions.inc2(string(from), string(to)) }
 
 // DialogTechCall counts a DialogTech call (dialog.WithObserver).
 func (m *Metrics) DialogTechCall(action, outcome string, d time.Duration) {
-	action = label(action, DialogTechActions)
-	m.calls.WithLabelValues(action, label(outcome, DialogTechOutcomes)).Inc()
-	m.callDuration.WithLabelValues(action).Observe(d.Seconds())
+	a := m.calls.labels[0].pos(action) // the same action label as callDuration's
+	m.calls.inc(m.calls.at2(a, m.calls.labels[1].pos(outcome)))
+	m.callDuration.observe(a, d.Seconds())
 }
 
 // AlertPosted counts a capacity alert posted in state.
-func (m *Metrics) AlertPosted(state string) {
-	m.alerts.WithLabelValues(label(state, AlertStates)).Inc()
-}
+func (m *Metrics) AlertPosted(state string) { m.alerts.inc1(state) }
 
 // ResendReasons are why an alert notice was sent again.
 var ResendReasons = []string{"refused", "answer_lost"}
 
 // AlertResent counts an alert notice sent again, by reason.
-func (m *Metrics) AlertResent(reason string) {
-	m.resent.WithLabelValues(label(reason, ResendReasons)).Inc()
-}
+func (m *Metrics) AlertResent(reason string) { m.resent.inc1(reason) }
 
 // AlertRun counts one scheduled capacity check (alerts.WithRunObserver).
-func (m *Metrics) AlertRun(outcome string) {
-	m.alertRuns.WithLabelValues(label(outcome, AlertRunOutcomes)).Inc()
-}
+func (m *Metrics) AlertRun(outcome string) { m.alertRuns.inc1(outcome) }
 
 // WatchSocket makes dialogbot_socket_last_seen_timestamp_seconds read
 // lastSeen at each scrape.
@@ -305,61 +264,97 @@ func (m *Metrics) WatchSocket(lastSeen func() time.Time) { m.lastSeen.Store(&las
 // WatchRequests makes the waiting-request gauges read f at each scrape.
 func (m *Metrics) WatchRequests(f WaitingFunc) { m.waiting.Store(&f) }
 
-var (
-	waitingDesc = prometheus.NewDesc("dialogbot_requests_waiting",
-		"Requests waiting: for a decision (pending) or for a person to check an unknown outcome (unknown).", []string{"state"}, nil)
-	oldestDesc = prometheus.NewDesc("dialogbot_request_oldest_waiting_seconds",
-		"How long the oldest request in the state has been waiting since it was opened; 0 when none.", []string{"state"}, nil)
-)
-
 // waitingScrapeTimeout bounds the store read a scrape makes.
 const waitingScrapeTimeout = 2 * time.Second
 
-// waitingCollector reads the waiting requests from the store at scrape
-// time, once for both gauges; a failed read leaves them out of that scrape
-// (and counts as a store error through the store's observer).
-type waitingCollector struct{ m *Metrics }
-
-func (c waitingCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- waitingDesc
-	ch <- oldestDesc
-}
-
-func (c waitingCollector) Collect(ch chan<- prometheus.Metric) {
-	f := c.m.waiting.Load()
+// readWaiting reads the waiting requests from the store, once a scrape for
+// both gauges; a failed read leaves them out of that scrape (and counts as
+// a store error through the store's observer).
+func (m *Metrics) readWaiting(ctx context.Context, s *snapshot) {
+	f := m.waiting.Load()
 	if f == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitingScrapeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, waitingScrapeTimeout)
 	defer cancel()
 	got, err := (*f)(ctx)
 	if err != nil {
 		return
 	}
-	now := time.Now()
+	s.waiting, s.waitingOK = got, true
+}
+
+// waitingGauge is dialogbot_requests_waiting (the count of each of
+// WaitingStates) or, with oldest, dialogbot_request_oldest_waiting_seconds.
+type waitingGauge struct {
+	desc
+	oldest bool
+}
+
+var (
+	waitingCount = waitingGauge{desc: desc{"dialogbot_requests_waiting",
+		"Requests waiting: for a decision (pending) or for a person to check an unknown outcome (unknown).", "gauge"}}
+	waitingOldest = waitingGauge{desc: desc{"dialogbot_request_oldest_waiting_seconds",
+		"How long the oldest request in the state has been waiting since it was opened; 0 when none.", "gauge"}, oldest: true}
+)
+
+func (g *waitingGauge) write(w *textWriter, s *snapshot) {
+	if !s.waitingOK {
+		return
+	}
 	for _, st := range WaitingStates {
-		w := got[st]
-		age := 0.0
-		if w.Count > 0 && !w.Oldest.IsZero() {
-			age = max(now.Sub(w.Oldest).Seconds(), 0)
+		r := s.waiting[st]
+		v := float64(r.Count)
+		if g.oldest {
+			v = 0
+			if r.Count > 0 && !r.Oldest.IsZero() {
+				v = max(s.now.Sub(r.Oldest).Seconds(), 0)
+			}
 		}
-		ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(w.Count), st)
-		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age, st)
+		w.series(g.name, "")
+		w.label("state", st)
+		w.value(v)
 	}
 }
 
 // Busy counts an envelope not run because the work queue was full
 // (bot.Observer).
 func (m *Metrics) Busy(kind string, told bool) {
-	m.busy.WithLabelValues(label(kind, EnvelopeTypes), strconv.FormatBool(told)).Inc()
+	t := 0 // the told label's values are "false", "true"
+	if told {
+		t = 1
+	}
+	m.busy.inc(m.busy.at2(m.busy.labels[0].pos(kind), t))
 }
 
 // AddOnsRead counts a read of the add-ons by where it was answered from.
-func (m *Metrics) AddOnsRead(source string) {
-	m.addOnsReads.WithLabelValues(label(source, AddOnsSources)).Inc()
-}
+func (m *Metrics) AddOnsRead(source string) { m.addOnsReads.inc1(source) }
 
 // StoreError counts a failed store call.
-func (m *Metrics) StoreError(op string) {
-	m.storeErrors.WithLabelValues(label(op, m.known.StoreOps)).Inc()
+func (m *Metrics) StoreError(op string) { m.storeErrors.inc1(op) }
+
+// WriteText writes the exposition of every metric in the Prometheus text
+// format (ContentType): families sorted by name, each with its HELP and
+// TYPE, series sorted by label values. What is read at scrape time (the Go
+// runtime's and the process's figures, the waiting requests, under ctx)
+// is read now.
+func (m *Metrics) WriteText(ctx context.Context, w io.Writer) error {
+	_, err := w.Write(m.AppendText(ctx, nil))
+	return err
+}
+
+// AppendText appends the exposition that WriteText writes to b.
+func (m *Metrics) AppendText(ctx context.Context, b []byte) []byte {
+	s := &snapshot{}
+	s.readRuntime()
+	s.proc.read()
+	m.readWaiting(ctx, s)
+	s.now = time.Now() // after the read: the ages are of what it found
+	tw := &textWriter{buf: slices.Grow(b, int(m.lastSize.Load()))}
+	for _, f := range m.families {
+		tw.begin(f.describe())
+		f.write(tw, s)
+	}
+	m.lastSize.Store(int64(len(tw.buf) - len(b)))
+	return tw.buf
 }

@@ -6,11 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // DefaultMaxSilence is how long Slack may send nothing before readiness
@@ -107,7 +106,7 @@ func (r *Readiness) Check(ctx context.Context) []string {
 }
 
 // Handler serves /healthz (the process is up), /readyz (Readiness) and
-// /metrics (m's registry).
+// /metrics (m's exposition).
 func Handler(m *Metrics, ready *Readiness) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +119,12 @@ func Handler(m *Metrics, ready *Readiness) http.Handler {
 		}
 		plainText(w, http.StatusOK, "ready\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		body := m.AppendText(r.Context(), nil)
+		w.Header().Set("Content-Type", ContentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+	})
 	return mux
 }
 
