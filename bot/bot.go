@@ -89,14 +89,22 @@ type Bot struct {
 type job struct {
 	kind  string // the envelope type, as the observer is told it
 	bytes int64  // what the job holds, for the queue's budget
-	slash *slashJob
-	click *clickJob
-	deny  *denyJob
-	home  string // a user whose App Home tab to publish
-	// groups is a user group whose members changed.
-	groups *groupsJob
-	busy   *target // a busy notice to send (the notices queue)
+	// work is what to do: a *slashJob, *clickJob or *denyJob, a homeJob, a
+	// *groupsJob or a busy notice's *target; nil for kinds that need
+	// nothing (sweep, remind). One field, not one per kind, keeps a queue
+	// slot small.
+	work any
 }
+
+// homeJob is a user whose App Home tab to publish.
+type homeJob string
+
+func (j job) slash() *slashJob   { w, _ := j.work.(*slashJob); return w }
+func (j job) click() *clickJob   { w, _ := j.work.(*clickJob); return w }
+func (j job) deny() *denyJob     { w, _ := j.work.(*denyJob); return w }
+func (j job) groups() *groupsJob { w, _ := j.work.(*groupsJob); return w }
+func (j job) busy() *target      { w, _ := j.work.(*target); return w }
+func (j job) home() string       { w, _ := j.work.(homeJob); return string(w) }
 
 // slashJob is a slash command as its work needs it. Its fields share one
 // string, so that a queued command is two small allocations, not eight.
@@ -198,14 +206,14 @@ func sized(j job, strs ...string) job {
 // nobody to tell.
 func (j job) target() (t target, ok bool) {
 	switch {
-	case j.slash != nil:
-		t := j.slash.target()
+	case j.slash() != nil:
+		t := j.slash().target()
 		t.triggerID = ""
 		return t, true
-	case j.click != nil:
-		return target{userID: j.click.to.userID, channelID: j.click.to.channelID}, true
-	case j.deny != nil:
-		return target{userID: j.deny.userID, channelID: j.deny.channelID}, true
+	case j.click() != nil:
+		return target{userID: j.click().to.userID, channelID: j.click().to.channelID}, true
+	case j.deny() != nil:
+		return target{userID: j.deny().userID, channelID: j.deny().channelID}, true
 	}
 	return target{}, false
 }
@@ -368,7 +376,7 @@ func (b *Bot) Run(ctx context.Context) error {
 			if !ok {
 				return
 			}
-			b.replyTo(workCtx, busyMessage(), *j.busy)
+			b.replyTo(workCtx, busyMessage(), *j.busy())
 		}
 	})
 	// The sweep has a goroutine of its own: it never waits in the queue,
@@ -558,7 +566,7 @@ func parseJob(kind string, data any) (job, bool) {
 	switch d := data.(type) {
 	case slack.SlashCommand:
 		sj := newSlashJob(d)
-		return sized(job{kind: kind, slash: sj}, sj.fields), true
+		return sized(job{kind: kind, work: sj}, sj.fields), true
 	case slack.InteractionCallback:
 		switch d.Type {
 		case slack.InteractionTypeBlockActions:
@@ -578,7 +586,7 @@ func parseJob(kind string, data any) (job, bool) {
 				cj.actions = append(cj.actions, pressed{actionID: a.ActionID, value: a.Value})
 				strs = append(strs, a.ActionID, a.Value)
 			}
-			j := sized(job{kind: kind, click: cj}, strs...)
+			j := sized(job{kind: kind, work: cj}, strs...)
 			j.bytes += int64(len(cj.actions)) * 32
 			return j, true
 		case slack.InteractionTypeViewSubmission:
@@ -590,7 +598,7 @@ func parseJob(kind string, data any) (job, bool) {
 			if d.View.State != nil {
 				dj.reason = d.View.State.Values[denyBlockID][denyActionID].Value
 			}
-			return sized(job{kind: kind, deny: dj}, dj.requestID, dj.channelID, dj.userID, dj.reason), true
+			return sized(job{kind: kind, work: dj}, dj.requestID, dj.channelID, dj.userID, dj.reason), true
 		}
 	case slackevents.EventsAPIEvent:
 		if d.Type != slackevents.CallbackEvent {
@@ -599,10 +607,10 @@ func parseJob(kind string, data any) (job, bool) {
 		switch e := d.InnerEvent.Data.(type) {
 		case *slackevents.AppHomeOpenedEvent:
 			if e.Tab == "home" {
-				return sized(job{kind: kind, home: e.User}, e.User), true
+				return sized(job{kind: kind, work: homeJob(e.User)}, e.User), true
 			}
 		case *slackevents.SubteamMembersChangedEvent:
-			j := sized(job{kind: kind, groups: &groupsJob{group: e.SubteamID, removed: e.RemovedUsers}}, append([]string{e.SubteamID}, e.RemovedUsers...)...)
+			j := sized(job{kind: kind, work: &groupsJob{group: e.SubteamID, removed: e.RemovedUsers}}, append([]string{e.SubteamID}, e.RemovedUsers...)...)
 			j.bytes += int64(len(e.RemovedUsers)) * 16
 			return j, true
 		}
@@ -618,7 +626,7 @@ func (b *Bot) enqueue(ctx context.Context, j job) {
 		return
 	}
 	t, ok := j.target()
-	told := ok && b.notices.push(job{kind: j.kind, bytes: jobOverhead + int64(len(t.responseURL)+len(t.userID)+len(t.channelID)), busy: &t})
+	told := ok && b.notices.push(job{kind: j.kind, bytes: jobOverhead + int64(len(t.responseURL)+len(t.userID)+len(t.channelID)), work: &t})
 	b.observer.Busy(j.kind, told)
 	n, bytes := b.jobs.len()
 	b.log.WarnContext(ctx, "work queue full; envelope not run", "envelope_type", j.kind, "user_id", t.userID, "told", told, "queued", n, "queued_bytes", bytes, "budget", b.cfg.QueueMemory)
@@ -634,17 +642,17 @@ func busyMessage() reply.Message {
 // run does a job's work.
 func (b *Bot) run(ctx context.Context, j job) {
 	switch {
-	case j.slash != nil:
-		b.slashCommand(ctx, j.slash)
-	case j.click != nil:
-		b.blockActions(ctx, j.click)
-	case j.deny != nil:
-		b.denySubmitted(ctx, j.deny)
-	case j.home != "":
-		b.publishHome(ctx, j.home)
-	case j.groups != nil:
+	case j.slash() != nil:
+		b.slashCommand(ctx, j.slash())
+	case j.click() != nil:
+		b.blockActions(ctx, j.click())
+	case j.deny() != nil:
+		b.denySubmitted(ctx, j.deny())
+	case j.home() != "":
+		b.publishHome(ctx, j.home())
+	case j.groups() != nil:
 		if b.groupsChanged != nil {
-			b.groupsChanged(ctx, j.groups.group, j.groups.removed)
+			b.groupsChanged(ctx, j.groups().group, j.groups().removed)
 		}
 	case j.kind == "sweep":
 		b.apply(ctx, b.h.Sweep(ctx), target{})
@@ -657,8 +665,8 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 	defer func() {
 		if p := recover(); p != nil {
 			b.log.Error("handler panicked; the bot keeps serving", "kind", j.kind, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if j.deny != nil && j.deny.ack != nil {
-				j.deny.ack(submitErrors("Something went wrong inside dialogbot; nothing was denied. Try again in a moment."))
+			if j.deny() != nil && j.deny().ack != nil {
+				j.deny().ack(submitErrors("Something went wrong inside dialogbot; nothing was denied. Try again in a moment."))
 			} else if t, ok := j.target(); ok {
 				b.runFailed(ctx, j, t)
 			}
@@ -676,8 +684,8 @@ func (b *Bot) runFailed(ctx context.Context, j job, t target) {
 		}
 	}()
 	cmd := ""
-	if j.slash != nil {
-		cmd = j.slash.field(slashCommand)
+	if j.slash() != nil {
+		cmd = j.slash().field(slashCommand)
 	}
 	b.replyTo(ctx, internalError(cmd), t)
 }

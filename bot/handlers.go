@@ -57,16 +57,17 @@ func (b *Bot) enqueueDenySubmission(req socketmode.Request, cb slack.Interaction
 	kind := string(socketmode.EventTypeInteractive)
 	j, _ := parseJob(kind, cb)
 	var once sync.Once
-	j.deny.received = received
-	j.deny.ack = func(payload any) { once.Do(func() { b.ack(req, kind, received, payload) }) }
+	dj := j.deny()
+	dj.received = received
+	dj.ack = func(payload any) { once.Do(func() { b.ack(req, kind, received, payload) }) }
 	j.bytes += int64(len(req.Payload))
 	if b.jobs.push(j) {
 		return
 	}
 	b.observer.Busy(kind, true)
 	n, bytes := b.jobs.len()
-	b.log.Warn("work queue full; deny submission refused", "user_id", j.deny.userID, "queued", n, "queued_bytes", bytes, "budget", b.cfg.QueueMemory)
-	j.deny.ack(submitErrors("dialogbot is busy, nothing was denied, try again in a moment."))
+	b.log.Warn("work queue full; deny submission refused", "user_id", dj.userID, "queued", n, "queued_bytes", bytes, "budget", b.cfg.QueueMemory)
+	dj.ack(submitErrors("dialogbot is busy, nothing was denied, try again in a moment."))
 }
 
 // denySubmitted records a denial and answers the submission: an empty ack

@@ -36,8 +36,8 @@ func TestWorkQueue(t *testing.T) {
 		t.Fatalf("len = %d, %d bytes; want 3, %d", n, bytes, 3*one)
 	}
 	j, ok := q.pop()
-	if !ok || j.slash.field(slashText) != "a" {
-		t.Fatalf("pop = %+v, %v; want the first job", j.slash, ok)
+	if !ok || j.slash().field(slashText) != "a" {
+		t.Fatalf("pop = %+v, %v; want the first job", j.slash(), ok)
 	}
 	if !q.push(slashFor(3)) {
 		t.Fatal("push refused after a pop gave the budget back")
@@ -52,7 +52,7 @@ func TestWorkQueue(t *testing.T) {
 		if !ok {
 			break
 		}
-		got += j.slash.field(slashText)
+		got += j.slash().field(slashText)
 	}
 	if got != "bcd" {
 		t.Errorf("drained %q; want bcd", got)
@@ -68,10 +68,10 @@ func TestJobIsSmall(t *testing.T) {
 	if j.size() > 512 {
 		t.Errorf("a slash command job holds %d bytes; want at most 512", j.size())
 	}
-	if inv := j.slash.invocation(); inv != (command.Invocation{Command: "/addons", Text: "a", UserID: "U0REQUEST", ChannelID: "C0ORDERS", Key: "slash:1234.5678.abcdef"}) {
+	if inv := j.slash().invocation(); inv != (command.Invocation{Command: "/addons", Text: "a", UserID: "U0REQUEST", ChannelID: "C0ORDERS", Key: "slash:1234.5678.abcdef"}) {
 		t.Errorf("invocation = %+v", inv)
 	}
-	if tg := j.slash.target(); tg != (target{userID: "U0REQUEST", channelID: "C0ORDERS", responseURL: "https://hooks.slack.com/commands/T0000/1234567890/abcdefABCDEF0123456789", triggerID: "1234.5678.abcdef"}) {
+	if tg := j.slash().target(); tg != (target{userID: "U0REQUEST", channelID: "C0ORDERS", responseURL: "https://hooks.slack.com/commands/T0000/1234567890/abcdefABCDEF0123456789", triggerID: "1234.5678.abcdef"}) {
 		t.Errorf("target = %+v", tg)
 	}
 }
@@ -114,8 +114,8 @@ func queuedHeap(t testing.TB) float64 {
 func TestQueuedCommandHeap(t *testing.T) {
 	per := queuedHeap(t)
 	t.Logf("heap per queued /addons: %.0f bytes", per)
-	if per > 320 {
-		t.Errorf("a queued /addons holds %.0f bytes of heap; want at most 320", per)
+	if per > 256 {
+		t.Errorf("a queued /addons holds %.0f bytes of heap; want at most 256", per)
 	}
 }
 
@@ -132,8 +132,8 @@ func TestWorkQueueConcurrent(t *testing.T) {
 				if !ok {
 					return
 				}
-				if _, dup := seen.LoadOrStore(j.home, true); dup {
-					t.Errorf("job %s popped twice", j.home)
+				if _, dup := seen.LoadOrStore(j.home(), true); dup {
+					t.Errorf("job %s popped twice", j.home())
 				}
 			}
 		})
@@ -142,7 +142,7 @@ func TestWorkQueueConcurrent(t *testing.T) {
 	for p := range producers {
 		wg.Go(func() {
 			for i := range each {
-				q.push(sized(job{kind: "events_api", home: string(rune('A'+p)) + "-" + strconv.Itoa(i)}))
+				q.push(sized(job{kind: "events_api", work: homeJob(string(rune('A'+p)) + "-" + strconv.Itoa(i))}))
 			}
 		})
 	}
