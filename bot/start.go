@@ -31,21 +31,17 @@ const startTimeout = 15 * time.Second
 func (b *Bot) Start(ctx context.Context) (Identity, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	var who *slack.AuthTestResponse
-	var authErr error
-	authed := make(chan struct{})
-	go func() {
-		defer close(authed)
-		who, authErr = b.api.AuthTestContext(ctx)
-	}()
+	// The socket's way is the longer one (a ticket, a dial, a handshake,
+	// hello): it starts first, on a goroutine of its own, and auth.test is
+	// asked from this one rather than waiting for another to be scheduled.
 	b.Connect(ctx)
+	who, authErr := b.api.AuthTestContext(ctx)
 	var openErr error
 	select {
 	case openErr = <-b.opens.verdict:
 	case <-ctx.Done():
 		openErr = fmt.Errorf("apps.connections.open: no answer: %w", ctx.Err())
 	}
-	<-authed
 	if authErr != nil {
 		b.Disconnect()
 		return Identity{}, authError("SLACK_BOT_TOKEN", authErr)
