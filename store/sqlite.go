@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqliteParams set on every connection. busy_timeout comes first so that
@@ -51,7 +53,7 @@ func openSQLite(ctx context.Context, name string) (_ Store, err error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
+	if err := whileBusy(ctx, func() error { return w.PingContext(ctx) }); err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: %w", name, err)
 	}
 
@@ -103,10 +105,38 @@ func openSQLite(ctx context.Context, name string) (_ Store, err error) {
 	if err := s.inTx(ctx, func(q querier) error { return s.migrate(ctx, q, "sqlite") }); err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: migrate: %w", name, err)
 	}
-	if err := r.PingContext(ctx); err != nil {
+	if err := whileBusy(ctx, func() error { return r.PingContext(ctx) }); err != nil {
 		return nil, fmt.Errorf("store: sqlite %s: %w", name, err)
 	}
 	return s, nil
+}
+
+// openBusyWait bounds how long opening waits out another process that is
+// opening or creating the same file.
+const openBusyWait = 10 * time.Second
+
+// whileBusy runs open again while it fails with SQLITE_BUSY, for up to
+// openBusyWait. A connection's first statements (journal_mode=WAL above
+// all, which needs the file to itself for a moment) can fail with
+// SQLITE_BUSY at once, without waiting in the busy handler, while another
+// process opens or creates the database: two programs started together
+// must both start. Nothing has been written when open fails.
+func whileBusy(ctx context.Context, open func() error) error {
+	deadline := time.Now().Add(openBusyWait)
+	wait := 5 * time.Millisecond
+	for {
+		err := open()
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }
 
 // sqlQuerier adapts a *sql.DB or *sql.Tx.
