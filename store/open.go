@@ -14,7 +14,7 @@ import (
 //	sqlite:<path>, sqlite://<path>    SQLite file (sqlite:///abs/path.db)
 //	sqlite::memory:                   SQLite in memory (tests)
 //	file:<path>[?<params>]            SQLite URI, see modernc.org/sqlite
-//	postgres://..., postgresql://...  Postgres, see pgx's ParseConfig
+//	postgres://..., postgresql://...  Postgres, see github.com/lib/pq
 //
 // A Postgres URL's query may set session parameters, e.g.
 // search_path=dialogbot. Errors never contain a password from the URL.

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// pgx already hides passwords in the errors seen so far; these tests cover
+// The driver hides passwords in the errors seen so far; these tests cover
 // the store's own redaction, the guard against an error that does not.
 func TestSecretsOf(t *testing.T) {
 	tests := []struct {
@@ -43,5 +43,24 @@ func TestRedact(t *testing.T) {
 	}
 	if plain := errors.New("connection refused"); redact(plain, nil) != plain {
 		t.Error("redact without secrets changed the error")
+	}
+}
+
+func TestPostgresDSN(t *testing.T) {
+	t.Setenv("PGSSLMODE", "")
+	tests := []struct{ url, want string }{
+		{"postgres://bot@db/dialogbot", "postgres://bot@db/dialogbot?application_name=dialogbot&sslmode=prefer"},
+		{"postgres://bot@db/dialogbot?sslmode=disable", "postgres://bot@db/dialogbot?application_name=dialogbot&sslmode=disable"},
+		{"postgresql://db/x?application_name=ops&search_path=s1", "postgresql://db/x?application_name=ops&search_path=s1&sslmode=prefer"},
+	}
+	for _, tt := range tests {
+		got, err := postgresDSN(tt.url)
+		if err != nil || got != tt.want {
+			t.Errorf("postgresDSN(%s) = %q, %v; want %q", tt.url, got, err, tt.want)
+		}
+	}
+	t.Setenv("PGSSLMODE", "verify-full")
+	if got, _ := postgresDSN("postgres://db/x"); strings.Contains(got, "sslmode") {
+		t.Errorf("with PGSSLMODE set, the DSN sets sslmode itself: %s", got)
 	}
 }

@@ -2,12 +2,15 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"net/url"
+	"os"
+	"runtime"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/lib/pq"
 )
 
 // migrationLock is the first key of the advisory lock migrators take; the
@@ -15,37 +18,51 @@ import (
 // parallel.
 const migrationLock int32 = 0x64626f74 // "dbot"
 
-// openPostgres opens a pool on a postgres:// URL. Query parameters pgx does
-// not know become session settings, e.g. search_path=dialogbot. Sessions
-// are named "dialogbot" in pg_stat_activity unless the URL sets
+// openPostgres opens a pool on a postgres:// URL. Query parameters the
+// driver does not know become session settings, e.g. search_path=dialogbot.
+// Sessions are named "dialogbot" in pg_stat_activity unless the URL sets
 // application_name.
-func openPostgres(ctx context.Context, url string) (_ Store, err error) {
-	cfg, err := pgxpool.ParseConfig(url)
+func openPostgres(ctx context.Context, rawURL string) (_ Store, err error) {
+	dsn, err := postgresDSN(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "dialogbot"
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	connector, err := pq.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
+	db := sql.OpenDB(connector)
 	defer func() {
 		if err != nil {
-			pool.Close()
+			db.Close()
 		}
 	}()
-
+	db.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	db.SetMaxIdleConns(max(4, runtime.NumCPU()))
+	db.SetConnMaxIdleTime(30 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
 	s := &sqlStore{
-		read:      pgxQuerier{pool},
-		write:     pgxQuerier{pool},
+		read:      onceQuerier{db},
+		write:     onceQuerier{db},
 		timeValue: func(t time.Time) any { return t },
-		ping:      pool.Ping,
-		close:     func() error { pool.Close(); return nil },
+		ping:      db.PingContext,
+		close:     db.Close,
 	}
 	s.inTx = func(ctx context.Context, fn func(q querier) error) error {
-		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fn(pgxQuerier{tx}) })
+		// Only BEGIN may be retried on another session (database/sql does
+		// so when a session is found dead before anything was sent); the
+		// statements of a transaction never are.
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(sqlQuerier{tx}); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
 	}
 	err = s.inTx(ctx, func(q querier) error {
 		// Held until commit: replicas that start together queue here, and
@@ -61,33 +78,71 @@ func openPostgres(ctx context.Context, url string) (_ Store, err error) {
 	return s, nil
 }
 
-// pgxQuerier adapts a *pgxpool.Pool or pgx.Tx.
-type pgxQuerier struct {
-	q interface {
-		Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+// postgresDSN is rawURL with application_name=dialogbot unless it sets
+// one, and with sslmode=prefer unless it or PGSSLMODE sets one: TLS when
+// the server offers it, as libpq does (lib/pq's own default is require).
+func postgresDSN(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", errors.New("the database URL does not parse")
 	}
+	q := u.Query()
+	if !q.Has("application_name") {
+		q.Set("application_name", "dialogbot")
+	}
+	if !q.Has("sslmode") && os.Getenv("PGSSLMODE") == "" {
+		q.Set("sslmode", "prefer")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
-func (q pgxQuerier) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	tag, err := q.q.Exec(ctx, query, args...)
+// onceQuerier runs each statement once, on a session of its own from the
+// pool. database/sql would run a statement again on another session when
+// the driver calls the first one bad, and lib/pq does so for a session
+// that died while the statement ran (the server was restarted, the
+// backend killed): the statement may then have taken effect, or be
+// waiting on a lock, and must not be made twice. Taking the session is
+// retried (nothing has been sent yet); the statement is not: its error is
+// returned.
+type onceQuerier struct{ db *sql.DB }
+
+func (q onceQuerier) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	c, err := q.db.Conn(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return tag.RowsAffected(), nil
+	defer c.Close()
+	res, err := c.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
-func (q pgxQuerier) query(ctx context.Context, query string, args ...any) (rowIter, error) {
-	rows, err := q.q.Query(ctx, query, args...)
+func (q onceQuerier) query(ctx context.Context, query string, args ...any) (rowIter, error) {
+	c, err := q.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return pgxRows{rows}, nil
+	rows, err := c.QueryContext(ctx, query, args...)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return connRows{rows, c}, nil
 }
 
-type pgxRows struct{ pgx.Rows }
+// connRows gives its session back to the pool once the rows are closed.
+type connRows struct {
+	*sql.Rows
+	conn *sql.Conn
+}
 
-func (r pgxRows) Close() error {
-	r.Rows.Close()
-	return r.Rows.Err()
+func (r connRows) Close() error {
+	err := r.Rows.Close()
+	if cerr := r.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

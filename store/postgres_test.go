@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,8 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/dialogbot/dialogbot/internal/pgtest"
 	"github.com/dialogbot/dialogbot/store"
 	"github.com/dialogbot/dialogbot/store/storetest"
 )
@@ -33,8 +34,9 @@ func postgresURL(t testing.TB) string {
 	return u
 }
 
-// withParam returns rawURL with query parameter key set to value; pgx
-// sends parameters it does not know to the server as session settings.
+// withParam returns rawURL with query parameter key set to value; the
+// driver sends parameters it does not know to the server as session
+// settings.
 func withParam(t testing.TB, rawURL, key, value string) string {
 	t.Helper()
 	u, err := url.Parse(rawURL)
@@ -48,14 +50,9 @@ func withParam(t testing.TB, rawURL, key, value string) string {
 }
 
 // connect opens a plain connection for the test's own statements.
-func connect(t testing.TB, rawURL string) *pgx.Conn {
+func connect(t testing.TB, rawURL string) *pgtest.Session {
 	t.Helper()
-	c, err := pgx.Connect(t.Context(), rawURL)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return pgtest.Connect(t, rawURL)
 }
 
 // newSchema creates an empty schema for one test, dropped when it ends, and
@@ -199,8 +196,15 @@ func TestPostgresConcurrentMigrations(t *testing.T) {
 		t.Fatalf("read schema_migrations: %v", err)
 	}
 	type applied struct{ Version, Count int }
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[applied])
-	if err != nil {
+	var got []applied
+	for rows.Next() {
+		var a applied
+		if err := rows.Scan(&a.Version, &a.Count); err != nil {
+			t.Fatalf("read schema_migrations: %v", err)
+		}
+		got = append(got, a)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		t.Fatalf("read schema_migrations: %v", err)
 	}
 	versions, err := store.MigrationVersions("postgres")
@@ -235,8 +239,8 @@ func TestPostgresClaimKilled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("begin: %v", err)
 	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM requests WHERE id = 'r1' FOR UPDATE`); err != nil {
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM requests WHERE id = 'r1' FOR UPDATE`); err != nil {
 		t.Fatalf("lock the row: %v", err)
 	}
 	killed := make(chan error, 1)
@@ -253,7 +257,7 @@ func TestPostgresClaimKilled(t *testing.T) {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if !errors.Is(err, sql.ErrNoRows) {
 			t.Fatalf("find the claim's session: %v", err)
 		}
 		if time.Now().After(deadline) {
@@ -271,7 +275,7 @@ func TestPostgresClaimKilled(t *testing.T) {
 	if err := <-killed; err == nil || errors.Is(err, store.ErrConflict) {
 		t.Fatalf("claim on a killed session: err = %v, want a connection error", err)
 	}
-	if err := tx.Rollback(ctx); err != nil {
+	if err := tx.Rollback(); err != nil {
 		t.Fatalf("release the row: %v", err)
 	}
 	if r, err := other.GetRequest(ctx, "r1"); err != nil || r.State != store.StatePending {

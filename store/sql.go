@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// querier is what both drivers offer: database/sql for SQLite and pgx for
-// Postgres. The SQL text is shared; SQLite binds $N to the Nth argument
-// just as Postgres does.
+// querier is what database/sql offers for both drivers, modernc.org/sqlite
+// and github.com/lib/pq. The SQL text is shared; SQLite binds $N to the Nth
+// argument just as Postgres does.
 type querier interface {
 	exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
 	query(ctx context.Context, query string, args ...any) (rowIter, error)

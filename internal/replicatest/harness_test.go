@@ -3,6 +3,7 @@ package replicatest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,9 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dialogbot/dialogbot/dialog/dialogsim"
+	"github.com/dialogbot/dialogbot/internal/pgtest"
 	"github.com/dialogbot/dialogbot/internal/slacktest"
 	"github.com/dialogbot/dialogbot/internal/testlog"
 	"github.com/dialogbot/dialogbot/store"
@@ -122,8 +122,8 @@ func buildBinary(t *testing.T, tags string) string {
 	return b.path
 }
 
-// withParam returns rawURL with query parameter key set to value; pgx sends
-// parameters it does not know to the server as session settings.
+// withParam returns rawURL with query parameter key set to value; the driver
+// sends parameters it does not know to the server as session settings.
 func withParam(t *testing.T, rawURL, key, value string) string {
 	t.Helper()
 	u, err := url.Parse(rawURL)
@@ -136,14 +136,9 @@ func withParam(t *testing.T, rawURL, key, value string) string {
 	return u.String()
 }
 
-func connect(t *testing.T, rawURL string) *pgx.Conn {
+func connect(t *testing.T, rawURL string) *pgtest.Session {
 	t.Helper()
-	c, err := pgx.Connect(t.Context(), rawURL)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return pgtest.Connect(t, rawURL)
 }
 
 // newSchema creates an empty schema for one test, dropped when it ends, and
@@ -211,7 +206,7 @@ type cluster struct {
 	sim      *dialogsim.Sim
 	simURL   string
 	dbURL    string
-	db       *pgx.Conn // the test's own session in the schema
+	db       *pgtest.Session // the test's own session in the schema
 	store    store.Store
 	replicas []*replica
 	// bin, when set, is the binary start runs instead of dialogbotBinary.
@@ -417,7 +412,7 @@ func (c *cluster) leaseHolder(d time.Duration) *replica {
 				c.t.Fatalf("lease holder %q is none of the replicas", holder)
 			}
 			return r
-		case !errors.Is(err, pgx.ErrNoRows):
+		case !errors.Is(err, sql.ErrNoRows):
 			// The table appears with the first migration run; until then
 			// the query fails.
 			if time.Now().After(deadline) {
