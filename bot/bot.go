@@ -259,7 +259,12 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 	}
 	// One client, with a bound on every call, for the Web API and for
 	// response_url posts.
-	b.http = &http.Client{Timeout: 30 * time.Second}
+	// Every worker may post to Slack at once; the default transport keeps
+	// two idle connections a host and closes the rest, so a burst opened
+	// (and, over TLS, shook hands on) a connection for most replies.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.Workers + 2
+	b.http = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	// After the HTTP client: OptionRetry wraps the client set so far. Only
 	// 429s are retried, after Slack's Retry-After: a post that failed any
 	// other way may have been made, and must not be made twice.

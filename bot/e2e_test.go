@@ -860,3 +860,28 @@ func TestSweepRedrawsStaleMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestRepliesReuseConnections: a burst of /addons is answered over the
+// connections the workers keep, not a new one per reply (over TLS, a
+// handshake each).
+func TestRepliesReuseConnections(t *testing.T) {
+	const workers, n = 8, 200
+	w := newWorld(t, options{workers: workers})
+	before := w.slack.AcceptedConns()
+	ds := make([]*slacktest.Delivery, 0, n)
+	for range n {
+		d, err := w.slack.SendSlashCommand(w.ctx(), slacktest.SlashCommand{Command: "/addons", UserID: requester, ChannelID: channel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+	}
+	for _, d := range ds {
+		if _, err := w.slack.WaitForResponse(w.ctx(), d, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if opened := w.slack.AcceptedConns() - before; opened > workers+2 {
+		t.Errorf("%d replies opened %d connections to Slack; want at most one per worker (%d) and 2 more", n, opened, workers)
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -101,7 +103,9 @@ func WithClock(now func() time.Time) Option {
 type Server struct {
 	cfg  config
 	http *httptest.Server
-	wg   sync.WaitGroup // every goroutine the server starts
+	// accepted counts the TCP connections made to the server.
+	accepted atomic.Int64
+	wg       sync.WaitGroup // every goroutine the server starts
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every state change
@@ -180,8 +184,18 @@ func New(opts ...Option) *Server {
 	mux.HandleFunc("/link/", s.handleSocket)
 	mux.HandleFunc("/response/", s.handleResponse)
 	s.http = httptest.NewUnstartedServer(mux)
+	s.http.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.accepted.Add(1)
+		}
+	}
 	return s
 }
+
+// AcceptedConns is how many TCP connections the server has accepted, for
+// the Web API, response_url posts and sockets alike: a client that keeps
+// its connections opens few.
+func (s *Server) AcceptedConns() int { return int(s.accepted.Load()) }
 
 // NewServer returns a started server that is closed when the test ends.
 func NewServer(t testing.TB, opts ...Option) *Server {
