@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -31,7 +32,7 @@ func openPostgres(ctx context.Context, rawURL string) (_ Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	db := sql.OpenDB(connector)
+	db := sql.OpenDB(checkedConnector{connector})
 	defer func() {
 		if err != nil {
 			db.Close()
@@ -76,6 +77,73 @@ func openPostgres(ctx context.Context, rawURL string) (_ Store, err error) {
 		return nil, fmt.Errorf("store: postgres: migrate: %w", err)
 	}
 	return s, nil
+}
+
+// pingAfterIdle is how long a session may sit idle in the pool before it
+// is checked with a ping when it is taken again (pgxpool's rule). A
+// session the server closed meanwhile (a restart, a failover, a killed
+// backend) is then dropped and another taken, before any statement is sent
+// on it: statements run once (onceQuerier), so one sent on a dead session
+// would fail, and its caller could not tell that it never ran.
+const pingAfterIdle = time.Second
+
+// checkedConnector makes lib/pq's sessions check themselves when they come
+// out of the pool after pingAfterIdle (see checkedConn).
+type checkedConnector struct{ driver.Connector }
+
+func (c checkedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pc, ok := dc.(pqConn)
+	if !ok {
+		dc.Close()
+		return nil, fmt.Errorf("the driver's session (%T) lacks methods the store needs", dc)
+	}
+	return &checkedConn{pqConn: pc}, nil
+}
+
+// pqConn is what lib/pq's session implements and database/sql uses; the
+// wrapper passes all of it on, so that arguments, statements and
+// transactions are handled as lib/pq alone would.
+type pqConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.NamedValueChecker
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+}
+
+// checkedConn is a lib/pq session that pings itself before it is reused
+// after pingAfterIdle. database/sql calls IsValid as it puts a session
+// back in the pool and ResetSession as it takes it out again; a failed
+// ping reports the session bad, and database/sql closes it and takes
+// another (nothing was sent but the ping).
+type checkedConn struct {
+	pqConn
+	idleSince time.Time // set by IsValid, under database/sql's lock of the session
+}
+
+func (c *checkedConn) IsValid() bool {
+	c.idleSince = time.Now()
+	return c.pqConn.IsValid()
+}
+
+func (c *checkedConn) ResetSession(ctx context.Context) error {
+	if err := c.pqConn.ResetSession(ctx); err != nil {
+		return err
+	}
+	if !c.idleSince.IsZero() && time.Since(c.idleSince) > pingAfterIdle {
+		if err := c.pqConn.Ping(ctx); err != nil {
+			return driver.ErrBadConn
+		}
+	}
+	return nil
 }
 
 // postgresDSN is rawURL with application_name=dialogbot unless it sets

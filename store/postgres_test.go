@@ -312,3 +312,52 @@ func TestPostgresClaimKilled(t *testing.T) {
 		t.Errorf("the killed claim won")
 	}
 }
+
+// TestPostgresIdleSessionsKilled kills the store's idle sessions, as a
+// server restart or failover does: the statements that follow run on new
+// sessions rather than fail on the dead ones. Each statement runs once, so
+// a session must be found dead before a statement is sent on it.
+func TestPostgresIdleSessionsKilled(t *testing.T) {
+	u, schema := newSchema(t)
+	ctx := t.Context()
+	app := "dbt_idle_" + schema
+	s := open(t, withParam(t, u, "application_name", app))
+	// Fill the pool with idle sessions: several statements at once.
+	errs := make(chan error, 8)
+	for i := range cap(errs) {
+		go func() {
+			errs <- s.CreateRequest(ctx, &store.Request{ID: fmt.Sprintf("r%d", i), Kind: store.KindPurchase, Params: []byte(`{}`)})
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatalf("CreateRequest: %v", err)
+		}
+	}
+
+	killer := connect(t, u)
+	var killed int
+	err := killer.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity, pg_terminate_backend(pid, 10000) AS done
+		WHERE application_name = $1 AND done`, app).Scan(&killed)
+	if err != nil || killed == 0 {
+		t.Fatalf("terminate the store's sessions: %d killed, %v", killed, err)
+	}
+	// The sessions have been idle for longer than the time after which the
+	// pool checks a session before it hands it out.
+	time.Sleep(1100 * time.Millisecond)
+
+	for i := range killed + 2 {
+		id := fmt.Sprintf("r%d", i%cap(errs))
+		if _, err := s.GetRequest(ctx, id); err != nil {
+			t.Errorf("GetRequest %s after the sessions were killed: %v", id, err)
+		}
+		if err := s.SetMessage(ctx, id, "C1", fmt.Sprintf("1.%d", i)); err != nil {
+			t.Errorf("SetMessage %s after the sessions were killed: %v", id, err)
+		}
+	}
+	if _, err := s.Transition(ctx, "r0", store.StatePending, store.StateExecuting, store.Transition{
+		By: "U1", Audit: []store.AuditEntry{{RequestID: "r0", Actor: "U1", Event: "request.approved"}},
+	}); err != nil {
+		t.Errorf("claim after the sessions were killed: %v", err)
+	}
+}
