@@ -41,6 +41,9 @@ func openPostgres(ctx context.Context, rawURL string) (_ Store, err error) {
 	db.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	db.SetMaxIdleConns(max(4, runtime.NumCPU()))
 	db.SetConnMaxIdleTime(30 * time.Minute)
+	// As pgxpool did: a session is renewed after an hour, so that after a
+	// failover behind a name the pool moves to the new server.
+	db.SetConnMaxLifetime(time.Hour)
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}

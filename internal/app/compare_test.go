@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,14 +55,23 @@ func TestLoadAddOns(t *testing.T) {
 		r.bot, r.size, ms(r.p50), ms(r.p99), ms(r.ackMax), r.lastReply.Round(time.Millisecond), r.perSecond, mb(r.peakRSS), r.cpu, ms(r.startup))
 }
 
-// addOnsBurst starts bin (no arguments) with dialogbot's settings against
-// a Slack emulator and the DialogTech simulator of its own, warms it up with
-// 16 /addons, sends n in a burst and waits until every one is acked and
-// answered, then stops it. With strict, any loss fails the test; without,
-// losses are counted (for the peers, whose losses are a figure).
-func addOnsBurst(t *testing.T, name, bin string, n int, strict bool) burstResult {
+// launched is a bot started by launch.
+type launched struct {
+	w       *world
+	startup time.Duration // exec to the socket open at Slack
+	stop    func()        // SIGTERM, then SIGKILL after 20 s; idempotent
+	tail    <-chan string // the end of its log, once it has exited
+}
+
+// launch starts bin (no arguments) with dialogbot's settings against a
+// Slack emulator and a DialogTech simulator of its own, and waits for its
+// socket. The database is a new one, or dbPath when it is set.
+func launch(t *testing.T, name, bin, dbPath string) launched {
 	t.Helper()
 	w, settings := newSurroundings(t, options{pings: 5 * time.Second})
+	if dbPath != "" {
+		settings["DATABASE_URL"] = "sqlite:" + dbPath
+	}
 	settings["HTTP_ADDR"] = "" // the peers serve no HTTP; dialogbot does not either here
 	settings["ALERT_CHANNEL"] = ""
 	settings["LOG_LEVEL"] = "info"
@@ -117,9 +127,20 @@ func addOnsBurst(t *testing.T, name, bin string, n int, strict bool) burstResult
 		stop()
 		t.Fatalf("%s did not connect: %v\n%s", name, err, <-tail)
 	}
-	startup := time.Since(started)
+	l := launched{w: w, startup: time.Since(started), stop: stop, tail: tail}
 	w.pid = cmd.Process.Pid
+	w.started = started
+	return l
+}
 
+// addOnsBurst launches bin, warms it up with 16 /addons, sends n in a
+// burst and waits until every one is acked and answered, then stops it.
+// With strict, any loss fails the test; without, losses are counted (for
+// the peers, whose losses are a figure).
+func addOnsBurst(t *testing.T, name, bin string, n int, strict bool) burstResult {
+	t.Helper()
+	l := launch(t, name, bin, "")
+	w, startup, stop := l.w, l.startup, l.stop
 	w.sendAndWait(16, 0)
 	var burst []*slacktest.Delivery
 	var problem string
@@ -237,13 +258,106 @@ func TestComparePeers(t *testing.T) {
 			}
 		}
 	}
-	t.Log("\n" + compareTable(bots[0].name, func() []string {
-		var names []string
+	var names []string
+	for _, b := range bots {
+		names = append(names, b.name)
+	}
+	t.Log("\n" + compareTable(bots[0].name, names, sizes, rounds, func(name string, n int) []burstResult { return results[key(name, n)] }))
+
+	// Start-up on its own: many short runs, interleaved, none after a
+	// burst, each a restart on the database of a first start (which is
+	// not counted): as a deployed bot starts.
+	starts := 15
+	if v := os.Getenv("DIALOGBOT_COMPARE_STARTS"); v != "" {
+		starts, _ = strconv.Atoi(v)
+	}
+	startups := map[string][]startResult{}
+	dir := t.TempDir()
+	if starts > 0 {
 		for _, b := range bots {
-			names = append(names, b.name)
+			t.Run("first-start/"+b.name, func(t *testing.T) { startAndAnswer(t, b.name, b.bin, filepath.Join(dir, b.name+".db")) })
 		}
-		return names
-	}(), sizes, rounds, func(name string, n int) []burstResult { return results[key(name, n)] }))
+	}
+	for r := range starts {
+		for i := range bots {
+			b := bots[(i+r)%len(bots)]
+			t.Run(fmt.Sprintf("start%d/%s", r+1, b.name), func(t *testing.T) {
+				startups[b.name] = append(startups[b.name], startAndAnswer(t, b.name, b.bin, filepath.Join(dir, b.name+".db")))
+			})
+		}
+	}
+	if starts > 0 {
+		t.Log("\n" + startTable(names, starts, startups))
+	}
+}
+
+// startResult is one start of a bot: exec to its socket open at Slack, and
+// exec to the answer to an /addons sent as soon as the socket is open.
+type startResult struct{ connected, answered time.Duration }
+
+// startAndAnswer launches bin on the database at dbPath, sends one
+// /addons the moment its socket is open, and stops it once the answer
+// came.
+func startAndAnswer(t *testing.T, name, bin, dbPath string) startResult {
+	t.Helper()
+	l := launch(t, name, bin, dbPath)
+	defer l.stop()
+	d, err := l.w.slack.SendSlashCommand(l.w.ctx(), slackCommand("/addons", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.w.slack.WaitForResponse(l.w.ctx(), d, 1); err != nil {
+		t.Fatalf("%s did not answer its first /addons: %v", name, err)
+	}
+	return startResult{connected: l.startup, answered: time.Since(l.w.started)}
+}
+
+// startTable is a Markdown table of the start-up medians, with
+// dialogbot's ratio to the best peer.
+func startTable(names []string, starts int, res map[string][]startResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Start-up: medians (and quartiles) of %d interleaved restarts, on an existing database.\n\n", starts)
+	b.WriteString("| bot | start to connected | start to the first answer |\n|---|---|---|\n")
+	type q struct{ p25, p50, p75 float64 }
+	quart := func(vs []float64) q {
+		s := slices.Clone(vs)
+		slices.Sort(s)
+		at := func(f float64) float64 { return s[min(int(f*float64(len(s))), len(s)-1)] }
+		return q{at(0.25), at(0.5), at(0.75)}
+	}
+	stats := map[string][2]q{}
+	for _, name := range names {
+		var c, a []float64
+		for _, r := range res[name] {
+			c, a = append(c, msOf(r.connected)), append(a, msOf(r.answered))
+		}
+		if len(c) == 0 {
+			continue
+		}
+		stats[name] = [2]q{quart(c), quart(a)}
+	}
+	best := [2]float64{}
+	for _, name := range names[1:] {
+		for i := range 2 {
+			if v := stats[name][i].p50; v > 0 && (best[i] == 0 || v < best[i]) {
+				best[i] = v
+			}
+		}
+	}
+	b.WriteString("| **dialogbot ÷ best peer** |")
+	for i := range 2 {
+		ratio := "–"
+		if best[i] > 0 {
+			ratio = "**" + strconv.FormatFloat(stats[names[0]][i].p50/best[i], 'f', 2, 64) + "×**"
+		}
+		b.WriteString(" " + ratio + " |")
+	}
+	b.WriteString("\n")
+	for _, name := range names {
+		st := stats[name]
+		fmt.Fprintf(&b, "| %s | %.1f ms (%.1f–%.1f) | %.1f ms (%.1f–%.1f) |\n", name, st[0].p50, st[0].p25, st[0].p75, st[1].p50, st[1].p25, st[1].p75)
+	}
+	return b.String()
 }
 
 // figure is one column of the comparison.
