@@ -49,9 +49,9 @@ func TestRedact(t *testing.T) {
 func TestPostgresDSN(t *testing.T) {
 	t.Setenv("PGSSLMODE", "")
 	tests := []struct{ url, want string }{
-		{"postgres://bot@db/dialogbot", "postgres://bot@db/dialogbot?application_name=dialogbot&sslmode=prefer"},
-		{"postgres://bot@db/dialogbot?sslmode=disable", "postgres://bot@db/dialogbot?application_name=dialogbot&sslmode=disable"},
-		{"postgresql://db/x?application_name=ops&search_path=s1", "postgresql://db/x?application_name=ops&search_path=s1&sslmode=prefer"},
+		{"postgres://bot@db/dialogbot", "postgres://bot@db/dialogbot?application_name=dialogbot&binary_parameters=yes&sslmode=prefer"},
+		{"postgres://bot@db/dialogbot?sslmode=disable", "postgres://bot@db/dialogbot?application_name=dialogbot&binary_parameters=yes&sslmode=disable"},
+		{"postgresql://db/x?application_name=ops&search_path=s1", "postgresql://db/x?application_name=ops&binary_parameters=yes&search_path=s1&sslmode=prefer"},
 	}
 	for _, tt := range tests {
 		got, err := postgresDSN(tt.url)

@@ -150,8 +150,11 @@ func (c *checkedConn) ResetSession(ctx context.Context) error {
 }
 
 // postgresDSN is rawURL with application_name=dialogbot unless it sets
-// one, and with sslmode=prefer unless it or PGSSLMODE sets one: TLS when
-// the server offers it, as libpq does (lib/pq's own default is require).
+// one; with sslmode=prefer unless it or PGSSLMODE sets one: TLS when the
+// server offers it, as libpq does (lib/pq's own default is require); and
+// with binary_parameters=yes unless it sets it: a statement and its
+// arguments go in one round trip instead of two (BenchmarkClaim/postgres
+// 0.8x), and []byte arguments (bytea columns) as they are.
 func postgresDSN(rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -163,6 +166,9 @@ func postgresDSN(rawURL string) (string, error) {
 	}
 	if !q.Has("sslmode") && os.Getenv("PGSSLMODE") == "" {
 		q.Set("sslmode", "prefer")
+	}
+	if !q.Has("binary_parameters") {
+		q.Set("binary_parameters", "yes")
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
