@@ -25,19 +25,8 @@ var known = metrics.Known{
 // scrape returns the lines of m's exposition that start with prefix.
 func scrape(t *testing.T, m *metrics.Metrics, prefix string) []string {
 	t.Helper()
-	srv := httptest.NewServer(metrics.Handler(m, &metrics.Readiness{}))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, l := range strings.Split(string(body), "\n") {
+	for _, l := range strings.Split(scrapeBody(t, m), "\n") {
 		if strings.HasPrefix(l, prefix) {
 			out = append(out, l)
 		}
