@@ -9,15 +9,29 @@ import (
 // workQueue holds the work acked but not yet run, first in first out. It is
 // bounded by the bytes its jobs hold, not by a count: a job is a few
 // hundred bytes (the fields of the envelope its work needs), so a budget of
-// a few MiB holds tens of thousands of them.
+// a few MiB holds tens of thousands of them. The jobs sit in chunks of
+// chunkJobs, linked head to tail: a burst grows the queue a chunk at a
+// time, never by copying it into an array twice its size, and each chunk
+// the workers empty is given back.
 type workQueue struct {
-	mu     sync.Mutex
-	ready  *sync.Cond
-	items  []job
-	head   int
-	bytes  int64
-	limit  int64
-	closed bool
+	mu         sync.Mutex
+	ready      *sync.Cond
+	head, tail *chunk
+	headAt     int // the next job to pop, in head
+	tailAt     int // the next free slot, in tail
+	n          int
+	spare      *chunk // an emptied chunk, kept for the next one needed
+	bytes      int64
+	limit      int64
+	closed     bool
+}
+
+// chunkJobs is how many jobs a chunk holds: 10 KB of slots.
+const chunkJobs = 256
+
+type chunk struct {
+	jobs [chunkJobs]job
+	next *chunk
 }
 
 func newWorkQueue(limit int64) *workQueue {
@@ -35,7 +49,22 @@ func (q *workQueue) push(j job) bool {
 	if q.closed || q.bytes+size > q.limit {
 		return false
 	}
-	q.items = append(q.items, j)
+	if q.tail == nil || q.tailAt == chunkJobs {
+		c := q.spare
+		q.spare = nil
+		if c == nil {
+			c = new(chunk)
+		}
+		if q.tail == nil {
+			q.head, q.headAt = c, 0
+		} else {
+			q.tail.next = c
+		}
+		q.tail, q.tailAt = c, 0
+	}
+	q.tail.jobs[q.tailAt] = j
+	q.tailAt++
+	q.n++
 	q.bytes += size
 	q.ready.Signal()
 	return true
@@ -45,33 +74,31 @@ func (q *workQueue) push(j job) bool {
 func (q *workQueue) pop() (j job, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for q.head == len(q.items) && !q.closed {
+	for q.n == 0 && !q.closed {
 		q.ready.Wait()
 	}
-	if q.head == len(q.items) {
+	if q.n == 0 {
 		return job{}, false
 	}
-	j = q.items[q.head]
-	q.items[q.head] = job{} // let the collector have what it held
-	q.head++
+	j = q.head.jobs[q.headAt]
+	q.head.jobs[q.headAt] = job{} // let the collector have what it held
+	q.headAt++
+	q.n--
 	q.bytes -= j.size()
 	switch {
-	case q.head == len(q.items):
-		q.items, q.head = q.items[:0], 0
-		if cap(q.items) > shrinkAbove {
-			q.items = nil // a burst's backing array is not kept for ever
-		}
-	case q.head >= shrinkAbove && 2*q.head >= len(q.items):
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
+	case q.n == 0:
+		// Empty: start over at the head chunk's first slot, and give the
+		// rest of a burst's chunks back.
+		q.head.next = nil
+		q.tail, q.headAt, q.tailAt = q.head, 0, 0
+	case q.headAt == chunkJobs:
+		done := q.head
+		q.head, q.headAt = done.next, 0
+		done.next = nil
+		q.spare = done
 	}
 	return j, true
 }
-
-// shrinkAbove is how many slots may lie unused at the queue's head before
-// the rest is moved down.
-const shrinkAbove = 1024
 
 // close stops push; pop drains what is left, then reports !ok.
 func (q *workQueue) close() {
@@ -85,7 +112,7 @@ func (q *workQueue) close() {
 func (q *workQueue) len() (n int, bytes int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) - q.head, q.bytes
+	return q.n, q.bytes
 }
 
 // DefaultQueueMemory is the work queue's budget when neither Config nor

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unsafe"
 
 	"github.com/dialogbot/dialogbot/command"
 	"github.com/slack-go/slack"
@@ -92,7 +91,6 @@ func decodedSlash(i int) slack.SlashCommand {
 func queuedHeap(t testing.TB) float64 {
 	const n = 10000
 	q := newWorkQueue(1 << 30)
-	q.items = make([]job, 0, n) // the slots are counted apart
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -105,7 +103,7 @@ func queuedHeap(t testing.TB) float64 {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(q)
-	return float64(after.HeapAlloc-before.HeapAlloc)/n + float64(unsafe.Sizeof(job{}))
+	return float64(after.HeapAlloc-before.HeapAlloc) / n
 }
 
 // TestQueuedCommandHeap: a queued slash command holds a couple of hundred
@@ -205,5 +203,36 @@ func BenchmarkParseJob(b *testing.B) {
 		if _, ok := parseJob("slash_commands", sc); !ok {
 			b.Fatal("no job")
 		}
+	}
+}
+
+// The queue keeps its order across chunks, as it fills and drains in
+// turns, and starts over when empty.
+func TestWorkQueueAcrossChunks(t *testing.T) {
+	q := newWorkQueue(1 << 30)
+	next, want := 0, 0
+	push := func(k int) {
+		for range k {
+			if !q.push(sized(job{kind: "events_api", work: homeJob(strconv.Itoa(next))})) {
+				t.Fatal("push refused")
+			}
+			next++
+		}
+	}
+	pop := func(k int) {
+		for range k {
+			j, ok := q.pop()
+			if !ok || j.home() != strconv.Itoa(want) {
+				t.Fatalf("pop = %q, %v; want %d", j.home(), ok, want)
+			}
+			want++
+		}
+	}
+	for _, step := range []struct{ push, pop int }{{1000, 300}, {700, 1400}, {chunkJobs, chunkJobs}, {1, 1}, {3 * chunkJobs, 3*chunkJobs - 1}, {0, 1}} {
+		push(step.push)
+		pop(step.pop)
+	}
+	if n, bytes := q.len(); n != 0 || bytes != 0 || next != want {
+		t.Errorf("after the turns: %d jobs, %d bytes; pushed %d, popped %d", n, bytes, next, want)
 	}
 }
