@@ -77,8 +77,11 @@ func TestStartConnectsWhileAuthTestWaits(t *testing.T) {
 		t.Fatalf("Start returned (%v) before the connection was open: the socket waited for auth.test", err)
 	default:
 	}
-	if calls := srv.Calls("auth.test"); len(calls) != 1 || calls[0].Status != 429 {
-		t.Errorf("auth.test calls when the socket opened: %+v, want the one rate-limited call", calls)
+	// auth.test had not been answered yet: at most its rate-limited try.
+	for _, c := range srv.Calls("auth.test") {
+		if c.Status != 429 {
+			t.Errorf("auth.test was answered (%d) before the socket opened; the socket waited for it", c.Status)
+		}
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
