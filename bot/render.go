@@ -45,26 +45,27 @@ func mrkdwn(s string) string { return cutMrkdwn(s, math.MaxInt) }
 func mrkdwnMention(id string) string { return "<@" + id + ">" }
 func plainMention(id string) string  { return "@" + id }
 
-// cutMrkdwn is cut(mrkdwnUnits(s), limit) without making the units when
-// the whole text fits, as it nearly always does. (Invalid UTF-8 takes the
-// units' way, which writes each bad byte as U+FFFD.)
-func cutMrkdwn(s string, limit int) string {
-	if utf8.ValidString(s) {
-		if full := reply.ExpandMentions(s, Escape, mrkdwnMention); chars(full) <= limit {
-			return full
-		}
-	}
-	return cut(mrkdwnUnits(s), limit)
-}
+// cutMrkdwn is s as mrkdwn (escaped, mentions as <@id>) in at most limit
+// characters, cut between units (with "…") when it does not fit.
+func cutMrkdwn(s string, limit int) string { return cutText(s, limit, true, mrkdwnMention) }
 
-// cutPlain is cut(plainUnits(s), limit), made the same way.
-func cutPlain(s string, limit int) string {
+// cutPlain is s as plain_text (mentions as @id), cut the same way.
+func cutPlain(s string, limit int) string { return cutText(s, limit, false, plainMention) }
+
+// cutText is cut(units(s, escape, mention), limit) without making the
+// units when the whole text fits, as it nearly always does. (Invalid UTF-8
+// takes the units' way, which writes each bad byte as U+FFFD.)
+func cutText(s string, limit int, escape bool, mention func(string) string) string {
 	if utf8.ValidString(s) {
-		if full := reply.ExpandMentions(s, func(t string) string { return t }, plainMention); chars(full) <= limit {
+		text := func(t string) string { return t }
+		if escape {
+			text = Escape
+		}
+		if full := reply.ExpandMentions(s, text, mention); chars(full) <= limit {
 			return full
 		}
 	}
-	return cut(plainUnits(s), limit)
+	return cut(units(s, escape, mention), limit)
 }
 
 // A unit is the smallest piece of rendered text that may stand alone: one
