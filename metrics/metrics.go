@@ -12,6 +12,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -320,11 +321,7 @@ func (g *waitingGauge) write(w *textWriter, s *snapshot) {
 // Busy counts an envelope not run because the work queue was full
 // (bot.Observer).
 func (m *Metrics) Busy(kind string, told bool) {
-	t := 0 // the told label's values are "false", "true"
-	if told {
-		t = 1
-	}
-	m.busy.inc(m.busy.at2(m.busy.labels[0].pos(kind), t))
+	m.busy.inc2(kind, strconv.FormatBool(told))
 }
 
 // AddOnsRead counts a read of the add-ons by where it was answered from.
