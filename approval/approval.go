@@ -91,14 +91,14 @@ type Policy struct {
 var (
 	ErrNotApprover  = errors.New("only approvers can decide on purchases")
 	ErrNoApprovers  = errors.New("no approvers are configured (APPROVERS and APPROVER_GROUPS are empty), so nobody can approve purchases")
-	ErrSelfApproval = errors.New(selfApproval)
+	ErrSelfApproval = errors.New("you cannot approve your own request")
 	// ErrSelfApprovalTwo: a request needing two approvers never counts
 	// the requester, whatever ALLOW_SELF_APPROVAL says. It is
 	// ErrSelfApproval.
-	ErrSelfApprovalTwo error = &detailedError{selfApproval + ": it needs two approvers other than the requester", ErrSelfApproval}
-	ErrNotRequester          = errors.New("only the person who asked can cancel a request")
-	ErrExpired               = errors.New("this request has expired")
-	ErrNotFound              = errors.New("no such request")
+	ErrSelfApprovalTwo = fmt.Errorf("%w: it needs two approvers other than the requester", ErrSelfApproval)
+	ErrNotRequester    = errors.New("only the person who asked can cancel a request")
+	ErrExpired         = errors.New("this request has expired")
+	ErrNotFound        = errors.New("no such request")
 	// ErrNotRecorded: the approval (or its audit row) could not be stored,
 	// so nothing was bought.
 	ErrNotRecorded = errors.New("the approval could not be recorded (the store or its audit log is not answering), so nothing was bought; try again in a moment")
@@ -110,18 +110,6 @@ var (
 	ErrNumbersNeeded = errors.New("an order recorded as bought needs the numbers the DialogTech portal shows for it")
 	errInvalidParams = errors.New("stored request has invalid parameters")
 )
-
-const selfApproval = "you cannot approve your own request"
-
-// detailedError says more than the error it wraps, as fmt.Errorf("%w: …")
-// would, but is made by the compiler rather than at start-up.
-type detailedError struct {
-	msg string
-	err error
-}
-
-func (e *detailedError) Error() string { return e.msg }
-func (e *detailedError) Unwrap() error { return e.err }
 
 // ExistingError: the request was not opened because the same invocation
 // already opened one (a redelivery), or the same person has an identical
