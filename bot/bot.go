@@ -71,6 +71,10 @@ type Bot struct {
 
 	groupsChanged GroupsChanged
 	identity      *Identity // from Start; nil: Run asks auth.test
+	// early are the socket's events Start read while it waited for hello;
+	// Run handles them first.
+	early     []socketmode.Event
+	helloWait time.Duration
 	// opens watches the socket's apps.connections.open calls (Start).
 	opens *openWatch
 
@@ -253,7 +257,7 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
 	}
-	b := &Bot{cfg: cfg, h: h, log: slog.Default(), seen: newEnvelopeSet(4096, 15*time.Minute), observer: nopObserver{}}
+	b := &Bot{cfg: cfg, h: h, log: slog.Default(), seen: newEnvelopeSet(4096, 15*time.Minute), observer: nopObserver{}, helloWait: helloWait}
 	for _, o := range opts {
 		o(b)
 	}
@@ -293,7 +297,7 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 }
 
 // Connect opens the Socket Mode connection now, before Run, so that it
-// opens while the rest of the program starts (the store, above all).
+// opens while the rest of the program starts.
 // Envelopes that arrive before Run wait in the client; Run acks them. Run
 // calls it itself when nobody did; Disconnect ends a connection Run never
 // took over.
@@ -401,9 +405,17 @@ func (b *Bot) Run(ctx context.Context) error {
 		}
 	})
 
+	// What the socket said while Start waited for hello comes first.
 	var runErr error
+	early := b.early
+	b.early = nil
+	for _, evt := range early {
+		if runErr = b.dispatch(ctx, evt); runErr != nil {
+			break
+		}
+	}
 loop:
-	for {
+	for runErr == nil {
 		select {
 		case <-ctx.Done():
 			break loop

@@ -13,35 +13,39 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
 )
 
 // startTimeout bounds Start: Slack's answers to auth.test and to the
 // socket's apps.connections.open.
 const startTimeout = 15 * time.Second
 
-// Start checks both tokens and connects, all at once: auth.test asks about
-// the bot token while the socket's own apps.connections.open asks about
-// the app-level token, and the socket dials as soon as Slack hands it its
-// ticket. It returns once Slack has answered both, so that the program can
-// stop before it opens its store when a token is refused; the connection
-// then goes on opening while the store does. Its errors wrap ErrAuth naming
-// the setting, or ErrUnreachable; on an error nothing stays connected.
-// Run serves on the connection Start opened and does not ask auth.test
-// again.
+// Start checks both tokens and connects. The socket's own
+// apps.connections.open asks about the app-level token, and the socket
+// dials as soon as Slack hands it its ticket; auth.test asks about the bot
+// token while the socket dials, so that on a busy machine the ticket is
+// not kept waiting behind it, and on a real network it costs no time (the
+// handshake takes longer). When Slack refused a token Start returns before
+// the program opens its store; its errors wrap ErrAuth naming the setting
+// (the bot token first when both are refused), or ErrUnreachable, and
+// nothing stays connected. Otherwise it returns once the socket is up
+// (Slack's hello), or its first try failed, or after helloWait: the store
+// then opens on a machine no longer busy with the handshake, and nothing
+// could be served before hello anyway. A socket that is slow to come up
+// goes on trying while the program starts. Run serves on the connection
+// Start opened, handles what the socket said meanwhile, and does not ask
+// auth.test again.
 func (b *Bot) Start(ctx context.Context) (Identity, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	// The socket's way is the longer one (a ticket, a dial, a handshake,
-	// hello): it starts first, on a goroutine of its own, and auth.test is
-	// asked from this one rather than waiting for another to be scheduled.
 	b.Connect(ctx)
-	who, authErr := b.api.AuthTestContext(ctx)
 	var openErr error
 	select {
 	case openErr = <-b.opens.verdict:
 	case <-ctx.Done():
 		openErr = fmt.Errorf("apps.connections.open: no answer: %w", ctx.Err())
 	}
+	who, authErr := b.api.AuthTestContext(ctx)
 	if authErr != nil {
 		b.Disconnect()
 		return Identity{}, authError("SLACK_BOT_TOKEN", authErr)
@@ -51,7 +55,41 @@ func (b *Bot) Start(ctx context.Context) (Identity, error) {
 		return Identity{}, authError("SLACK_APP_TOKEN", openErr)
 	}
 	b.identity = &Identity{UserID: who.UserID, Team: who.Team}
+	b.awaitHello(ctx)
 	return *b.identity, nil
+}
+
+// helloWait bounds how long Start waits for the socket's hello once Slack
+// took both tokens. Slack says hello within a second; past that, the
+// program starts while the socket keeps trying.
+const helloWait = 5 * time.Second
+
+// awaitHello reads the socket's events until its hello, a failed try, or
+// b.helloWait, and keeps them, in order, for Run.
+func (b *Bot) awaitHello(ctx context.Context) {
+	timer := time.NewTimer(b.helloWait)
+	defer timer.Stop()
+	for {
+		select {
+		case evt, ok := <-b.sm.Events:
+			if !ok {
+				return
+			}
+			b.early = append(b.early, evt)
+			switch evt.Type {
+			case socketmode.EventTypeHello, socketmode.EventTypeConnectionError,
+				socketmode.EventTypeInvalidAuth, socketmode.EventTypeIncomingError:
+				return
+			}
+		case err := <-b.socketErr:
+			b.socketErr <- err // Run's to handle; the buffer has room for it again
+			return
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Identity is who the bot token belongs to, as auth.test says.
@@ -91,26 +129,35 @@ func (w *openWatch) Do(req *http.Request) (*http.Response, error) {
 	case resp.StatusCode != http.StatusOK:
 		w.report(slack.StatusCodeError{Code: resp.StatusCode, Status: resp.Status})
 	default:
-		// Read the answer, and hand slack-go the same bytes.
+		// Read the answer, and hand slack-go the same bytes. They are
+		// judged on another goroutine: the dial, which comes next on this
+		// one, does not wait for a second decoding of the answer.
 		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		_ = resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		var r struct {
-			OK    bool   `json:"ok"`
-			Error string `json:"error"`
-		}
-		switch {
-		case rerr != nil:
+		if rerr != nil {
 			w.report(fmt.Errorf("apps.connections.open: reading the answer: %w", rerr))
-		case json.Unmarshal(body, &r) != nil:
-			w.report(errors.New("apps.connections.open: the answer is not JSON"))
-		case !r.OK:
-			w.report(slack.SlackErrorResponse{Err: r.Error})
-		default:
-			w.report(nil)
+			break
 		}
+		go w.judge(body)
 	}
 	return resp, err
+}
+
+// judge reports Slack's answer to apps.connections.open: ok, or its error.
+func (w *openWatch) judge(body []byte) {
+	var r struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	switch {
+	case json.Unmarshal(body, &r) != nil:
+		w.report(errors.New("apps.connections.open: the answer is not JSON"))
+	case !r.OK:
+		w.report(slack.SlackErrorResponse{Err: r.Error})
+	default:
+		w.report(nil)
+	}
 }
 
 func (w *openWatch) report(err error) {

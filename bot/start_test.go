@@ -162,3 +162,97 @@ func TestStartUnreachable(t *testing.T) {
 		t.Fatalf("Start: %v, want ErrUnreachable and not ErrAuth", err)
 	}
 }
+
+// runStarted runs b after Start until the test ends.
+func runStarted(t *testing.T, b *bot.Bot) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// waitConnected waits for the bot to call itself connected.
+func waitConnected(t *testing.T, b *bot.Bot) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !b.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatal("the bot never called itself connected: an event the socket sent during Start was lost")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStartReturnsOnceSocketIsUp: Start returns when Slack said hello on
+// the socket, not as soon as the tokens are taken, so that what the
+// program does next (opening its store) does not compete with the
+// handshake. The hello it read is not lost: Run handles it.
+func TestStartReturnsOnceSocketIsUp(t *testing.T) {
+	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
+	srv.HoldHello()
+	b := startBot(t, srv, startBotToken, startAppToken)
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Start(t.Context())
+		done <- err
+	}()
+	// Both tokens answered, the socket open but silent.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(srv.Calls("auth.test")) == 0 || len(srv.Calls("apps.connections.open")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Start asked neither auth.test nor apps.connections.open")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Start returned (%v) before the socket's hello", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	srv.ReleaseHello()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Start did not return after hello")
+	}
+	runStarted(t, b)
+	waitConnected(t, b)
+}
+
+// TestStartHelloWaitBounded: a socket that stays silent does not hold the
+// program's start up past the bound; the socket goes on, and Run calls
+// the bot connected once hello comes.
+func TestStartHelloWaitBounded(t *testing.T) {
+	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
+	srv.HoldHello()
+	b := startBot(t, srv, startBotToken, startAppToken)
+	b.SetHelloWait(50 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Start(t.Context())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Start waited for a held hello past its bound")
+	}
+	if b.Connected() {
+		t.Fatal("connected without a hello")
+	}
+	runStarted(t, b)
+	srv.ReleaseHello()
+	waitConnected(t, b)
+}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -23,11 +22,16 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
-	stop()
+	// SIGINT and SIGTERM are caught by the subcommand that has something
+	// to finish (shutdownSignals); until then they end the program at
+	// once, as before main.
+	code := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
 	os.Exit(code)
 }
+
+// shutdownSignals end serve and console cleanly: they stop taking work
+// and let what was taken finish.
+var shutdownSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
 // usageLine lists the subcommands that exist.
 const usageLine = "usage: dialogbot [serve] | console | env | version | help"

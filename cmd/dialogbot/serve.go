@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/dialogbot/dialogbot/config"
 	"github.com/dialogbot/dialogbot/console"
@@ -20,22 +23,42 @@ var serveRunOptions []app.RunOption
 
 // serve runs the Slack bot until a signal; 0 on a clean stop.
 func serve(ctx context.Context, getenv func(string) (string, bool), stderr io.Writer) int {
+	// Until it is connected the program is a chain of waits on Slack: on
+	// one P no thread is started, and no goroutine handed to another
+	// core, for it (half a millisecond of a start on a busy machine).
+	// RunServe gives the Ps back once Slack has answered.
+	procs := oneProc(getenv)
+	defer procs()
 	cfg, ok := loadConfig(getenv, config.ModeServe, stderr)
 	if !ok {
 		return 1
 	}
 	log := newLogger(cfg, stderr, cfg.LogLevel())
-	for _, w := range cfg.Warnings() {
-		log.Warn(w)
-	}
-	log.Info("starting", "config", cfg)
-	// RunServe also serves /healthz, /readyz and /metrics on HTTP_ADDR.
-	if err := app.RunServe(ctx, cfg, log, serveRunOptions...); err != nil {
+	// RunServe logs the settings' warnings and "starting" with the
+	// settings once the connection to Slack is up, catches the shutdown
+	// signals from then on, and serves /healthz, /readyz and /metrics on
+	// HTTP_ADDR.
+	opts := append([]app.RunOption{app.WithSignals(shutdownSignals...), app.OnStarted(procs)}, serveRunOptions...)
+	if err := app.RunServe(ctx, cfg, log, opts...); err != nil {
 		fmt.Fprintln(stderr, "dialogbot:", oneLine(app.Redact(err.Error(), cfg.Secrets())))
 		return 1
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// oneProc sets GOMAXPROCS to 1 and returns what puts it back, once: the
+// value the GOMAXPROCS variable sets, or else the runtime's default, which
+// it then keeps updating as the machine's CPUs change.
+func oneProc(getenv func(string) (string, bool)) (restore func()) {
+	prev := runtime.GOMAXPROCS(1)
+	return sync.OnceFunc(func() {
+		if v, ok := getenv("GOMAXPROCS"); ok && v != "" {
+			runtime.GOMAXPROCS(prev)
+			return
+		}
+		runtime.SetDefaultGOMAXPROCS()
+	})
 }
 
 // The console's people when nobody is configured: someone who asks, and
@@ -53,6 +76,8 @@ func runConsole(ctx context.Context, getenv func(string) (string, bool), stdin i
 	if !ok {
 		return 1
 	}
+	ctx, stop := signal.NotifyContext(ctx, shutdownSignals...)
+	defer stop()
 	// In the sandbox nothing is bought, so a demonstration approver lets a
 	// newcomer try the whole approval flow. Against the real API nobody is
 	// made an approver who was not configured.

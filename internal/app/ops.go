@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"time"
 
 	"github.com/dialogbot/dialogbot/alerts"
@@ -27,6 +29,8 @@ type runOptions struct {
 	listener   net.Listener
 	maxSilence time.Duration
 	hooks      Hooks
+	signals    []os.Signal
+	onStarted  func()
 }
 
 // WithRunHooks adds approval and bot options to what RunServe builds
@@ -50,17 +54,32 @@ func WithMaxSilence(d time.Duration) RunOption {
 	return func(o *runOptions) { o.maxSilence = d }
 }
 
-// RunServe is `dialogbot serve`: it opens the store, builds the App with
-// its metrics, serves /healthz, /readyz and /metrics on HTTP_ADDR (unless
-// it is empty), and runs the Slack bot until ctx ends. Then the bot drains
-// its work and the HTTP server stops. Errors name the setting at fault and
-// may carry a secret from a driver: print them through Redact.
+// OnStarted has RunServe call f once Slack has answered its start: it is
+// connected, or a token was refused.
+func OnStarted(f func()) RunOption {
+	return func(o *runOptions) { o.onStarted = f }
+}
+
+// WithSignals makes RunServe stop as its context ending would on any of
+// sigs, from the moment it is connected to Slack (before that, a signal
+// has its default effect: it ends the program, which has nothing to
+// finish yet).
+func WithSignals(sigs ...os.Signal) RunOption {
+	return func(o *runOptions) { o.signals = sigs }
+}
+
+// RunServe is `dialogbot serve`: it connects to Slack, logs the settings'
+// warnings and "starting" with the settings, opens the store, builds the
+// App with its metrics, serves /healthz, /readyz and /metrics on HTTP_ADDR
+// (unless it is empty), and runs the Slack bot until ctx ends. Then the bot
+// drains its work and the HTTP server stops; when ctx ends while the store
+// opens, it returns nil having taken nothing. Errors name the setting at
+// fault and may carry a secret from a driver: print them through Redact.
 func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...RunOption) error {
 	var ro runOptions
 	for _, o := range opts {
 		o(&ro)
 	}
-	m := metrics.New(metrics.Known{Commands: commandNames(), Actions: actionIDs(), StoreOps: storeOps})
 	// What can be checked without touching anything comes first: the
 	// address to serve on (nothing is served on it yet), then the tokens,
 	// so that a port in use or a refused token stops the program before
@@ -75,18 +94,42 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 	}
 	// Both tokens are checked while the socket connects; the store is
 	// opened (and, the first time, created and migrated) once Slack took
-	// both, while the connection finishes opening. Envelopes wait for the
-	// handler.
+	// both and the socket is up. Envelopes wait for the handler.
 	b, err := bot.New(botConfig(cfg), nil, bot.WithLogger(log))
 	if err != nil {
 		return err
 	}
 	defer b.Disconnect()
-	if _, err := b.Start(ctx); err != nil {
+	_, err = b.Start(ctx)
+	if ro.onStarted != nil {
+		ro.onStarted()
+	}
+	// Until now a signal ended the program at once: nothing was taken
+	// that would need finishing, and arming the handler (it starts
+	// threads) would have held up the connection.
+	if err == nil && len(ro.signals) > 0 {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, ro.signals...)
+		defer stop()
+	}
+	// The settings are logged once the socket is up, or Slack said no:
+	// written before, they would hold up the first call to Slack.
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	log.Info("starting", "config", cfg)
+	if err != nil {
 		return err
 	}
+	m := metrics.New(metrics.Known{Commands: commandNames(), Actions: actionIDs(), StoreOps: storeOps})
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped while the store opened: nothing was taken yet,
+			// and a migration under way was rolled back.
+			log.Info("stopped while starting", "err", err)
+			return nil
+		}
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer st.Close()
@@ -94,6 +137,10 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 
 	a, err := New(ctx, cfg, log, WithStore(observed), WithHooks(Hooks{DialogTech: m.DialogTechCall, AddOnsRead: m.AddOnsRead, Approval: ro.hooks.Approval, Bot: ro.hooks.Bot}))
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped while starting", "err", err)
+			return nil
+		}
 		return err
 	}
 	defer a.Close()

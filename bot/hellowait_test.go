@@ -1,0 +1,7 @@
+package bot
+
+import "time"
+
+// SetHelloWait changes how long Start waits for hello, for tests of its
+// bound.
+func (b *Bot) SetHelloWait(d time.Duration) { b.helloWait = d }
