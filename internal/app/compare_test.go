@@ -262,7 +262,9 @@ func TestComparePeers(t *testing.T) {
 	for _, b := range bots {
 		names = append(names, b.name)
 	}
-	t.Log("\n" + compareTable(bots[0].name, names, sizes, rounds, func(name string, n int) []burstResult { return results[key(name, n)] }))
+	if rounds > 0 {
+		t.Log("\n" + compareTable(bots[0].name, names, sizes, rounds, func(name string, n int) []burstResult { return results[key(name, n)] }))
+	}
 
 	// Start-up on its own: many short runs, interleaved, none after a
 	// burst, each a restart on the database of a first start (which is
