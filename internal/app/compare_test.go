@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -290,7 +292,88 @@ func TestComparePeers(t *testing.T) {
 	}
 	if starts > 0 {
 		t.Log("\n" + startTable(names, starts, startups))
+		t.Log("\n" + initTable(t, names, bots[0].bin, func(name string) string {
+			for _, b := range bots {
+				if b.name == name {
+					return b.bin
+				}
+			}
+			return ""
+		}))
 	}
+}
+
+// initRuns is how many times initTable runs each program.
+const initRuns = 31
+
+// initClocks runs bin with no settings (it stops at once for the lack of
+// them) under GODEBUG=inittrace=1, initRuns times, and returns the median
+// clock of each package's initialisation, in ms. A program that is not Go
+// prints no such lines: nil.
+func initClocks(t *testing.T, bin string) map[string]float64 {
+	t.Helper()
+	runs := map[string][]float64{}
+	for range initRuns {
+		cmd := exec.Command(bin)
+		cmd.Env = []string{"GODEBUG=inittrace=1", "PATH=" + os.Getenv("PATH")}
+		out, _ := cmd.CombinedOutput() // exit status 1: no settings
+		for _, line := range strings.Split(string(out), "\n") {
+			// init <package> @<since start> ms, <clock> ms clock, ...
+			f := strings.Fields(line)
+			if len(f) < 7 || f[0] != "init" || f[6] != "clock," {
+				continue
+			}
+			if v, err := strconv.ParseFloat(f[4], 64); err == nil {
+				runs[f[1]] = append(runs[f[1]], v)
+			}
+		}
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	med := map[string]float64{}
+	for pkg, vs := range runs {
+		slices.Sort(vs)
+		med[pkg] = vs[len(vs)/2]
+	}
+	return med
+}
+
+// initTable is what the Go programs spend initialising their packages
+// before main, the part of a start no code of the program's own can
+// change: the total for each, and dialogbot's packages that take longest.
+func initTable(t *testing.T, names []string, self string, bin func(string) string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Package initialisation before main (GODEBUG=inittrace=1, medians of %d runs of each Go program):\n\n", initRuns)
+	b.WriteString("| bot | packages | their initialisation |\n|---|---|---|\n")
+	var mine map[string]float64
+	for _, name := range names {
+		clocks := initClocks(t, bin(name))
+		if clocks == nil {
+			continue
+		}
+		if bin(name) == self {
+			mine = clocks
+		}
+		total := 0.0
+		for _, v := range clocks {
+			total += v
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.2f ms |\n", name, len(clocks), total)
+	}
+	if mine != nil {
+		pkgs := slices.Collect(maps.Keys(mine))
+		slices.SortFunc(pkgs, func(a, c string) int { return cmp.Compare(mine[c], mine[a]) })
+		b.WriteString("\nLongest in dialogbot: ")
+		for i, p := range pkgs[:min(8, len(pkgs))] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s %.3f ms", p, mine[p])
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // startResult is one start of a bot: exec to its socket open at Slack, and
