@@ -62,11 +62,7 @@ func TestStartConnectsWhileAuthTestWaits(t *testing.T) {
 	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
 	srv.RateLimit("auth.test", 1, time.Second)
 	b := startBot(t, srv, startBotToken, startAppToken)
-	done := make(chan error, 1)
-	go func() {
-		_, err := b.Start(t.Context())
-		done <- err
-	}()
+	done := startInBackground(t, b)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	if err := srv.WaitConnections(ctx, 1); err != nil {
@@ -163,6 +159,31 @@ func TestStartUnreachable(t *testing.T) {
 	}
 }
 
+// startInBackground calls b.Start on a goroutine; its error comes on the
+// channel.
+func startInBackground(t *testing.T, b *bot.Bot) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Start(t.Context())
+		done <- err
+	}()
+	return done
+}
+
+// startedWithin waits up to 5 s for Start's error on done, which must be
+// nil; it fails with late when Start is still waiting.
+func startedWithin(t *testing.T, done <-chan error, late string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal(late)
+	}
+}
+
 // runStarted runs b after Start until the test ends.
 func runStarted(t *testing.T, b *bot.Bot) {
 	t.Helper()
@@ -197,11 +218,7 @@ func TestStartReturnsOnceSocketIsUp(t *testing.T) {
 	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
 	srv.HoldHello()
 	b := startBot(t, srv, startBotToken, startAppToken)
-	done := make(chan error, 1)
-	go func() {
-		_, err := b.Start(t.Context())
-		done <- err
-	}()
+	done := startInBackground(t, b)
 	// Both tokens answered, the socket open but silent.
 	deadline := time.Now().Add(5 * time.Second)
 	for len(srv.Calls("auth.test")) == 0 || len(srv.Calls("apps.connections.open")) == 0 {
@@ -216,14 +233,7 @@ func TestStartReturnsOnceSocketIsUp(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	srv.ReleaseHello()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Start did not return after hello")
-	}
+	startedWithin(t, done, "Start did not return after hello")
 	runStarted(t, b)
 	waitConnected(t, b)
 }
@@ -236,19 +246,7 @@ func TestStartHelloWaitBounded(t *testing.T) {
 	srv.HoldHello()
 	b := startBot(t, srv, startBotToken, startAppToken)
 	b.SetHelloWait(50 * time.Millisecond)
-	done := make(chan error, 1)
-	go func() {
-		_, err := b.Start(t.Context())
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Start waited for a held hello past its bound")
-	}
+	startedWithin(t, startInBackground(t, b), "Start waited for a held hello past its bound")
 	if b.Connected() {
 		t.Fatal("connected without a hello")
 	}
