@@ -91,7 +91,7 @@ type Metrics struct {
 	lastSeen atomic.Pointer[func() time.Time]
 	waiting  atomic.Pointer[WaitingFunc]
 
-	everConnected chan struct{} // closed at the first "connected"
+	everConnected atomic.Bool // set at the first "connected"
 }
 
 // AlertRunOutcomes are the outcomes of one scheduled capacity check: it
@@ -152,7 +152,6 @@ func New(k Known) *Metrics {
 			envelopeType, newLabel("told", []string{"false", "true"})),
 		addOnsReads: newCounterVec("dialogbot_addons_reads_total", "Reads of the account's add-ons, by where the answer came from: dialogtech (an addons.list call), shared (another read's call in flight), cache (a reading younger than ADDONS_CACHE_TTL).",
 			newLabel("source", AddOnsSources)),
-		everConnected: make(chan struct{}),
 	}
 	lastSeen := &valueFunc{desc{"dialogbot_socket_last_seen_timestamp_seconds",
 		"When Slack last sent anything over Socket Mode (an envelope or a ping), as a Unix time; 0 before the first.", "gauge"},
@@ -215,11 +214,10 @@ func (m *Metrics) Connection(state string) {
 	switch l.values[i] {
 	case "connected":
 		m.connected.set(1)
-		select {
-		case <-m.everConnected:
+		// Every "connected" after the first is a reconnect, however
+		// many come at once.
+		if !m.everConnected.CompareAndSwap(false, true) {
 			m.reconnects.inc()
-		default:
-			close(m.everConnected)
 		}
 	case "connecting", "disconnected", "error":
 		m.connected.set(0)

@@ -184,6 +184,11 @@ func TestConcurrentUse(t *testing.T) {
 	if diff := cmp.Diff([]string{`dialogbot_commands_total{command="/addons list",outcome="ok"} 800`}, scrape(t, m, "dialogbot_commands_total{")); diff != "" {
 		t.Error(diff)
 	}
+	// 800 "connected", all but the first a reconnect, even when several
+	// come at once.
+	if diff := cmp.Diff([]string{`dialogbot_socket_reconnects_total 799`}, scrape(t, m, "dialogbot_socket_reconnects_total")); diff != "" {
+		t.Error(diff)
+	}
 }
 
 type fakeSocket struct {
