@@ -73,8 +73,9 @@ type Bot struct {
 	identity      *Identity // from Start; nil: Run asks auth.test
 	// early are the socket's events Start read while it waited for hello;
 	// Run handles them first.
-	early     []socketmode.Event
-	helloWait time.Duration
+	early        []socketmode.Event
+	helloWait    time.Duration
+	startTimeout time.Duration
 	// opens watches the socket's apps.connections.open calls (Start).
 	opens *openWatch
 
@@ -257,7 +258,7 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
 	}
-	b := &Bot{cfg: cfg, h: h, log: slog.Default(), seen: newEnvelopeSet(4096, 15*time.Minute), observer: nopObserver{}, helloWait: helloWait}
+	b := &Bot{cfg: cfg, h: h, log: slog.Default(), seen: newEnvelopeSet(4096, 15*time.Minute), observer: nopObserver{}, helloWait: helloWait, startTimeout: startTimeout}
 	for _, o := range opts {
 		o(b)
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/slack-go/slack/socketmode"
 )
 
-// startTimeout bounds Start: Slack's answers to auth.test and to the
-// socket's apps.connections.open.
+// startTimeout bounds each of Slack's answers Start waits for: to the
+// socket's apps.connections.open, then to auth.test.
 const startTimeout = 15 * time.Second
 
 // Start checks both tokens and connects. The socket's own
@@ -32,20 +32,26 @@ const startTimeout = 15 * time.Second
 // (Slack's hello), or its first try failed, or after helloWait: the store
 // then opens on a machine no longer busy with the handshake, and nothing
 // could be served before hello anyway. A socket that is slow to come up
-// goes on trying while the program starts. Run serves on the connection
-// Start opened, handles what the socket said meanwhile, and does not ask
-// auth.test again.
+// goes on trying while the program starts; one that Slack refuses
+// meanwhile (a token revoked between two tries) is an error of Start's.
+// Run serves on the connection Start opened, handles what the socket said
+// meanwhile, and does not ask auth.test again.
 func (b *Bot) Start(ctx context.Context) (Identity, error) {
-	ctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
 	b.Connect(ctx)
+	openCtx, cancelOpen := context.WithTimeout(ctx, b.startTimeout)
+	defer cancelOpen()
 	var openErr error
 	select {
 	case openErr = <-b.opens.verdict:
-	case <-ctx.Done():
-		openErr = fmt.Errorf("apps.connections.open: no answer: %w", ctx.Err())
+	case <-openCtx.Done():
+		// No word on the app token: the bot token is not asked
+		// about with what is left of the time, which would blame it.
+		b.Disconnect()
+		return Identity{}, authError("SLACK_APP_TOKEN", fmt.Errorf("apps.connections.open: no answer: %w", openCtx.Err()))
 	}
-	who, authErr := b.api.AuthTestContext(ctx)
+	authCtx, cancelAuth := context.WithTimeout(ctx, b.startTimeout)
+	defer cancelAuth()
+	who, authErr := b.api.AuthTestContext(authCtx)
 	if authErr != nil {
 		b.Disconnect()
 		return Identity{}, authError("SLACK_BOT_TOKEN", authErr)
@@ -54,8 +60,11 @@ func (b *Bot) Start(ctx context.Context) (Identity, error) {
 		b.Disconnect()
 		return Identity{}, authError("SLACK_APP_TOKEN", openErr)
 	}
+	if err := b.awaitHello(ctx); err != nil {
+		b.Disconnect()
+		return Identity{}, err
+	}
 	b.identity = &Identity{UserID: who.UserID, Team: who.Team}
-	b.awaitHello(ctx)
 	return *b.identity, nil
 }
 
@@ -65,29 +74,35 @@ func (b *Bot) Start(ctx context.Context) (Identity, error) {
 const helloWait = 5 * time.Second
 
 // awaitHello reads the socket's events until its hello, a failed try, or
-// b.helloWait, and keeps them, in order, for Run.
-func (b *Bot) awaitHello(ctx context.Context) {
+// b.helloWait, and keeps them, in order, for Run. It returns an error only
+// when the socket has stopped for good: Slack refused the app token on a
+// try after the first.
+func (b *Bot) awaitHello(ctx context.Context) error {
 	timer := time.NewTimer(b.helloWait)
 	defer timer.Stop()
 	for {
 		select {
 		case evt, ok := <-b.sm.Events:
 			if !ok {
-				return
+				return nil
 			}
 			b.early = append(b.early, evt)
 			switch evt.Type {
-			case socketmode.EventTypeHello, socketmode.EventTypeConnectionError,
-				socketmode.EventTypeInvalidAuth, socketmode.EventTypeIncomingError:
-				return
+			case socketmode.EventTypeInvalidAuth:
+				return fmt.Errorf("SLACK_APP_TOKEN: %w (invalid_auth)", ErrAuth)
+			case socketmode.EventTypeHello, socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError:
+				return nil
 			}
 		case err := <-b.socketErr:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return socketError(err)
+			}
 			b.socketErr <- err // Run's to handle; the buffer has room for it again
-			return
+			return nil
 		case <-timer.C:
-			return
+			return nil
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	}
 }

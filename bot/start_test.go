@@ -254,3 +254,48 @@ func TestStartHelloWaitBounded(t *testing.T) {
 	srv.ReleaseHello()
 	waitConnected(t, b)
 }
+
+// TestStartOpenNoAnswer: when apps.connections.open gets no answer in
+// time, Start says so; it does not go on to ask auth.test with no time
+// left and blame that.
+func TestStartOpenNoAnswer(t *testing.T) {
+	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
+	srv.RateLimit("apps.connections.open", 1, 2*time.Second)
+	b := startBot(t, srv, startBotToken, startAppToken)
+	b.SetStartTimeout(200 * time.Millisecond)
+	_, err := b.Start(t.Context())
+	if !errors.Is(err, bot.ErrUnreachable) || !strings.Contains(err.Error(), "apps.connections.open: no answer") {
+		t.Fatalf("Start: %v, want ErrUnreachable for apps.connections.open's missing answer", err)
+	}
+	if n := len(srv.Calls("auth.test")); n != 0 {
+		t.Errorf("auth.test asked %d times with no time left for it", n)
+	}
+}
+
+// TestStartRefusedBeforeHello: Slack took the app token, the socket
+// dropped before its hello, and the reconnect's apps.connections.open was
+// refused: Start fails naming the token, before the program opens its
+// store, instead of handing Run a socket that has stopped for good.
+func TestStartRefusedBeforeHello(t *testing.T) {
+	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
+	srv.HoldHello()
+	b := startBot(t, srv, startBotToken, startAppToken)
+	done := startInBackground(t, b)
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Held() == 0 || len(srv.Calls("auth.test")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no socket waiting for its hello")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Fail("apps.connections.open", "token_revoked", 1)
+	srv.DropConnections()
+	select {
+	case err := <-done:
+		if !errors.Is(err, bot.ErrAuth) || !strings.HasPrefix(err.Error(), "SLACK_APP_TOKEN") || !strings.Contains(err.Error(), "token_revoked") {
+			t.Fatalf("Start: %v, want SLACK_APP_TOKEN refused (token_revoked)", err)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatal("Start did not see the socket stop for good")
+	}
+}

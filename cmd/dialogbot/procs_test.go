@@ -19,6 +19,9 @@ func TestOneProcPutsBack(t *testing.T) {
 		want int
 	}{
 		{name: "GOMAXPROCS set", env: env{"GOMAXPROCS": "3"}, want: custom},
+		// The runtime ignores a value that is not a positive number.
+		{name: "GOMAXPROCS not a number", env: env{"GOMAXPROCS": "abc"}, want: def},
+		{name: "GOMAXPROCS zero", env: env{"GOMAXPROCS": "0"}, want: def},
 		// Whatever it was at start, the default comes back.
 		{name: "GOMAXPROCS unset", env: env{}, want: def},
 	}

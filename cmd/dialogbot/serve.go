@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -48,14 +49,17 @@ func serve(ctx context.Context, getenv func(string) (string, bool), stderr io.Wr
 }
 
 // oneProc sets GOMAXPROCS to 1 and returns what puts it back, once: the
-// value the GOMAXPROCS variable sets, or else the runtime's default, which
-// it then keeps updating as the machine's CPUs change.
+// value the GOMAXPROCS variable sets, or else (unset, or not a positive
+// number, which the runtime ignores too) the runtime's default, which it
+// then keeps updating as the machine's CPUs change.
 func oneProc(getenv func(string) (string, bool)) (restore func()) {
 	prev := runtime.GOMAXPROCS(1)
 	return sync.OnceFunc(func() {
-		if v, ok := getenv("GOMAXPROCS"); ok && v != "" {
-			runtime.GOMAXPROCS(prev)
-			return
+		if v, ok := getenv("GOMAXPROCS"); ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				runtime.GOMAXPROCS(prev)
+				return
+			}
 		}
 		runtime.SetDefaultGOMAXPROCS()
 	})

@@ -121,6 +121,7 @@ type Server struct {
 	allowed  map[string]bool // refusal codes a test provokes on purpose
 	tickets  map[string]bool // apps.connections.open tickets; true while unused
 	conns    map[int]*conn
+	held     map[int]*conn // open, waiting for a held hello
 	lastConn int
 	rr       int
 
@@ -173,6 +174,7 @@ func New(opts ...Option) *Server {
 		failures:   map[string]*failure{},
 		tickets:    map[string]bool{},
 		conns:      map[int]*conn{},
+		held:       map[int]*conn{},
 		envelopes:  map[string]*envelope{},
 		hooks:      map[string]*hook{},
 		envToHook:  map[string]string{},

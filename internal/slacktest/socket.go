@@ -22,6 +22,7 @@ type conn struct {
 	writeMu sync.Mutex    // gorilla allows one writer at a time
 	done    chan struct{} // closed when the read loop has ended
 	retired bool          // sent a disconnect; guarded by Server.mu
+	dropped bool          // closed by DropConnections while its hello was held; guarded by Server.mu
 }
 
 func (c *conn) write(frame []byte) error {
@@ -98,10 +99,17 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.lastConn++
 	c.id = s.lastConn
+	s.held[c.id] = c
 	s.mu.Unlock()
 
-	// A held hello keeps the new socket open and silent until ReleaseHello.
-	if err := s.waitFor(context.Background(), func() bool { return !s.helloHeld }); err != nil {
+	// A held hello keeps the new socket open and silent until ReleaseHello
+	// (or DropConnections closes it).
+	err = s.waitFor(context.Background(), func() bool { return !s.helloHeld || c.dropped })
+	s.mu.Lock()
+	delete(s.held, c.id)
+	dropped := c.dropped
+	s.mu.Unlock()
+	if err != nil || dropped {
 		_ = ws.Close()
 		return
 	}
@@ -297,6 +305,13 @@ func (s *Server) HoldHello() {
 	s.notifyLocked()
 }
 
+// Held is how many sockets are open and waiting for a held hello.
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.held)
+}
+
 // ReleaseHello lets held sockets get their hello.
 func (s *Server) ReleaseHello() {
 	s.mu.Lock()
@@ -306,13 +321,21 @@ func (s *Server) ReleaseHello() {
 }
 
 // DropConnections closes every socket abruptly, without a close frame, as a
-// network failure would, and returns once the server has forgotten them.
+// network failure would, also one waiting for a held hello, and returns
+// once the server has forgotten them.
 func (s *Server) DropConnections() {
 	s.mu.Lock()
 	var targets []*conn
 	for _, c := range s.conns {
 		targets = append(targets, c)
 	}
+	// Sockets waiting for a held hello have no read loop yet: they are
+	// closed where they wait.
+	for _, c := range s.held {
+		c.dropped = true
+		_ = c.ws.Close()
+	}
+	s.notifyLocked()
 	s.mu.Unlock()
 	for _, c := range targets {
 		_ = c.ws.Close()
