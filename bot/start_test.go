@@ -184,6 +184,24 @@ func startedWithin(t *testing.T, done <-chan error, late string) {
 	}
 }
 
+// startHeld starts a bot against a server that holds hello, and waits
+// until both tokens were asked about and the socket is open but silent.
+func startHeld(t *testing.T) (*slacktest.Server, *bot.Bot, <-chan error) {
+	t.Helper()
+	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
+	srv.HoldHello()
+	b := startBot(t, srv, startBotToken, startAppToken)
+	done := startInBackground(t, b)
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Held() == 0 || len(srv.Calls("auth.test")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Start asked no auth.test, or no socket waits for its hello")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return srv, b, done
+}
+
 // runStarted runs b after Start until the test ends.
 func runStarted(t *testing.T, b *bot.Bot) {
 	t.Helper()
@@ -215,18 +233,7 @@ func waitConnected(t *testing.T, b *bot.Bot) {
 // program does next (opening its store) does not compete with the
 // handshake. The hello it read is not lost: Run handles it.
 func TestStartReturnsOnceSocketIsUp(t *testing.T) {
-	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
-	srv.HoldHello()
-	b := startBot(t, srv, startBotToken, startAppToken)
-	done := startInBackground(t, b)
-	// Both tokens answered, the socket open but silent.
-	deadline := time.Now().Add(5 * time.Second)
-	for len(srv.Calls("auth.test")) == 0 || len(srv.Calls("apps.connections.open")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("Start asked neither auth.test nor apps.connections.open")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	srv, b, done := startHeld(t)
 	select {
 	case err := <-done:
 		t.Fatalf("Start returned (%v) before the socket's hello", err)
@@ -277,17 +284,7 @@ func TestStartOpenNoAnswer(t *testing.T) {
 // refused: Start fails naming the token, before the program opens its
 // store, instead of handing Run a socket that has stopped for good.
 func TestStartRefusedBeforeHello(t *testing.T) {
-	srv := slacktest.NewServer(t, slacktest.WithTokens(startBotToken, startAppToken))
-	srv.HoldHello()
-	b := startBot(t, srv, startBotToken, startAppToken)
-	done := startInBackground(t, b)
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.Held() == 0 || len(srv.Calls("auth.test")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no socket waiting for its hello")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	srv, _, done := startHeld(t)
 	srv.Fail("apps.connections.open", "token_revoked", 1)
 	srv.DropConnections()
 	select {
