@@ -454,6 +454,12 @@ loop:
 	return runErr
 }
 
+// errInvalidAuthEvent is the error of slack-go's invalid_auth event: its
+// apps.connections.open was answered 404.
+func errInvalidAuthEvent() error {
+	return fmt.Errorf("SLACK_APP_TOKEN: %w (invalid_auth)", ErrAuth)
+}
+
 // socketError names the app token when Slack refused it at connect time.
 func socketError(err error) error {
 	var se slack.SlackErrorResponse
@@ -514,7 +520,7 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) error {
 		b.observer.Connection("error")
 		b.log.Warn("socket mode connection error")
 	case socketmode.EventTypeInvalidAuth:
-		return fmt.Errorf("SLACK_APP_TOKEN: %w (invalid_auth)", ErrAuth)
+		return errInvalidAuthEvent()
 	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
 		if evt.Request == nil {
 			return nil

@@ -89,7 +89,7 @@ func (b *Bot) awaitHello(ctx context.Context) error {
 			b.early = append(b.early, evt)
 			switch evt.Type {
 			case socketmode.EventTypeInvalidAuth:
-				return fmt.Errorf("SLACK_APP_TOKEN: %w (invalid_auth)", ErrAuth)
+				return errInvalidAuthEvent()
 			case socketmode.EventTypeHello, socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError:
 				return nil
 			}
