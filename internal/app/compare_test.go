@@ -219,14 +219,13 @@ func TestComparePeers(t *testing.T) {
 	if spec == "" {
 		t.Skip("set " + compareEnv + " (scripts/compare-peers does)")
 	}
-	type bot struct{ name, bin string }
-	var bots []bot
+	var bots []comparedBot
 	for _, pair := range strings.Split(spec, ",") {
 		name, bin, ok := strings.Cut(pair, "=")
 		if !ok {
 			t.Fatalf("%s: %q is not name=command", compareEnv, pair)
 		}
-		bots = append(bots, bot{name, bin})
+		bots = append(bots, comparedBot{name, bin})
 	}
 	sizes := []int{1000, 10000}
 	if v := os.Getenv("DIALOGBOT_COMPARE_SIZES"); v != "" {
@@ -292,16 +291,13 @@ func TestComparePeers(t *testing.T) {
 	}
 	if starts > 0 {
 		t.Log("\n" + startTable(names, starts, startups))
-		t.Log("\n" + initTable(t, names, bots[0].bin, func(name string) string {
-			for _, b := range bots {
-				if b.name == name {
-					return b.bin
-				}
-			}
-			return ""
-		}))
+		t.Log("\n" + initTable(bots))
 	}
 }
+
+// comparedBot is one program TestComparePeers runs: its name in the
+// tables, and its command.
+type comparedBot struct{ name, bin string }
 
 // initRuns is how many times initTable runs each program.
 const initRuns = 31
@@ -310,8 +306,7 @@ const initRuns = 31
 // them) under GODEBUG=inittrace=1, initRuns times, and returns the median
 // clock of each package's initialisation, in ms. A program that is not Go
 // prints no such lines: nil.
-func initClocks(t *testing.T, bin string) map[string]float64 {
-	t.Helper()
+func initClocks(bin string) map[string]float64 {
 	runs := map[string][]float64{}
 	for range initRuns {
 		cmd := exec.Command(bin)
@@ -339,27 +334,28 @@ func initClocks(t *testing.T, bin string) map[string]float64 {
 	return med
 }
 
-// initTable is what the Go programs spend initialising their packages
-// before main, the part of a start no code of the program's own can
-// change: the total for each, and dialogbot's packages that take longest.
-func initTable(t *testing.T, names []string, self string, bin func(string) string) string {
+// initTable is what the Go programs among bots spend initialising their
+// packages before main, the part of a start no code of the program's own
+// can change: the total for each, and the packages that take longest in
+// the first, dialogbot.
+func initTable(bots []comparedBot) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Package initialisation before main (GODEBUG=inittrace=1, medians of %d runs of each Go program):\n\n", initRuns)
 	b.WriteString("| bot | packages | their initialisation |\n|---|---|---|\n")
 	var mine map[string]float64
-	for _, name := range names {
-		clocks := initClocks(t, bin(name))
+	for i, bot := range bots {
+		clocks := initClocks(bot.bin)
 		if clocks == nil {
 			continue
 		}
-		if bin(name) == self {
+		if i == 0 {
 			mine = clocks
 		}
 		total := 0.0
 		for _, v := range clocks {
 			total += v
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.2f ms |\n", name, len(clocks), total)
+		fmt.Fprintf(&b, "| %s | %d | %.2f ms |\n", bot.name, len(clocks), total)
 	}
 	if mine != nil {
 		pkgs := slices.Collect(maps.Keys(mine))

@@ -124,10 +124,7 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 	m := metrics.New(metrics.Known{Commands: commandNames(), Actions: actionIDs(), StoreOps: storeOps})
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		if ctx.Err() != nil {
-			// Stopped while the store opened: nothing was taken yet,
-			// and a migration under way was rolled back.
-			log.Info("stopped while starting", "err", err)
+		if stoppedStarting(ctx, log, err) {
 			return nil
 		}
 		return fmt.Errorf("DATABASE_URL: %w", err)
@@ -137,8 +134,7 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 
 	a, err := New(ctx, cfg, log, WithStore(observed), WithHooks(Hooks{DialogTech: m.DialogTechCall, AddOnsRead: m.AddOnsRead, Approval: ro.hooks.Approval, Bot: ro.hooks.Bot}))
 	if err != nil {
-		if ctx.Err() != nil {
-			log.Info("stopped while starting", "err", err)
+		if stoppedStarting(ctx, log, err) {
 			return nil
 		}
 		return err
@@ -164,6 +160,17 @@ func RunServe(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ..
 		}()
 	}
 	return a.Serve(ctx, append(OpsServeOptions(m, ready), WithConnectedBot(b))...)
+}
+
+// stoppedStarting reports whether err came of ctx ending while RunServe
+// opened its store or built the App, and logs it if so: nothing was taken
+// yet, and a migration under way was rolled back, so that is a clean stop.
+func stoppedStarting(ctx context.Context, log *slog.Logger, err error) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	log.Info("stopped while starting", "err", err)
+	return true
 }
 
 // OpsServeOptions connects the Slack transport to the metrics and to
