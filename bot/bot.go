@@ -270,25 +270,28 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.Workers + 2
 	b.http = &http.Client{Timeout: 30 * time.Second, Transport: tr}
-	// After the HTTP client: OptionRetry wraps the client set so far. Only
-	// 429s are retried, after Slack's Retry-After: a post that failed any
-	// other way may have been made, and must not be made twice.
+	// Only 429s are made again, after Slack's Retry-After: a call that
+	// failed any other way may have been carried out, and a post must not
+	// be made twice.
 	apiOpts := func(c doer) []slack.Option {
-		o := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken), slack.OptionHTTPClient(c), slack.OptionRetry(3)}
+		o := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken), slack.OptionHTTPClient(c)}
 		if cfg.APIURL != "" {
 			o = append(o, slack.OptionAPIURL(cfg.APIURL))
 		}
 		return o
 	}
-	b.api = slack.New(cfg.BotToken, apiOpts(b.http)...)
+	// The bot's calls go through the pacer, which also waits out each
+	// channel's pace for chat.postMessage.
+	b.api = slack.New(cfg.BotToken, apiOpts(newPacer(b.http))...)
 	// The socket's apps.connections.open goes through a client of its own,
 	// whose first answer Start reads as Slack's word on the app token.
+	// After the HTTP client: OptionRetry wraps the client set so far.
 	b.opens = newOpenWatch(b.http)
 	dialer := &websocket.Dialer{
 		HandshakeTimeout: 10 * time.Second,
 		NetDialContext:   b.dialWatched,
 	}
-	b.sm = socketmode.New(slack.New(cfg.BotToken, apiOpts(b.opens)...), socketmode.OptionDialer(dialer), socketmode.OptionLog(slogAdapter{b.log}))
+	b.sm = socketmode.New(slack.New(cfg.BotToken, append(apiOpts(b.opens), slack.OptionRetry(3))...), socketmode.OptionDialer(dialer), socketmode.OptionLog(slogAdapter{b.log}))
 	b.jobs = newWorkQueue(cfg.QueueMemory)
 	// A notice is a small job; its queue may hold a quarter as many bytes
 	// again.

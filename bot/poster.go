@@ -43,12 +43,12 @@ func (p *Poster) Reply(ctx context.Context, channel, threadTS string, m reply.Me
 }
 
 // sendError says whether Slack refused the call (ok:false, or rate limited
-// past the retries: nothing was posted), which is reply.ErrRefused, or its
-// answer was lost (it may have been).
+// past the retries) or it never left (errNotPosted): nothing was posted,
+// which is reply.ErrRefused; or its answer was lost (it may have been).
 func sendError(method string, err error) error {
 	var se slack.SlackErrorResponse
 	var rl *slack.RateLimitedError
-	if errors.As(err, &se) || errors.As(err, &rl) {
+	if errors.As(err, &se) || errors.As(err, &rl) || errors.Is(err, errNotPosted) {
 		return fmt.Errorf("slack: %s: %w: %w", method, reply.ErrRefused, redactURLError(err))
 	}
 	return fmt.Errorf("slack: %s: %w", method, redactURLError(err))

@@ -548,3 +548,39 @@ func TestAlertTwoRunnersOneStore(t *testing.T) {
 		t.Errorf("%d messages in all, want 2 alerts and 1 resolved note:\n%s", len(got), w.channelDump())
 	}
 }
+
+// TestAlertsAllAtOnce: every add-on nears its limit in the same run, and
+// Slack paces the alert channel at one post a second. Each add-on gets
+// its one alert within seconds, not after a retry minutes later.
+func TestAlertsAllAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newAlertWorld(t)
+	w.slack.SetChannelRate(1, time.Second)
+	addOns := w.sim.AddOns()
+	for _, a := range addOns {
+		w.setUsage(a.ItemID, 95, 100)
+	}
+	if len(addOns) < 4 {
+		t.Fatalf("the simulator has %d add-ons; the test needs a burst", len(addOns))
+	}
+	w.start(nil)
+	for _, a := range addOns {
+		w.waitPost("*" + a.Name + "*") // its header: "Local Number" is also in "Canadian Local Number"
+	}
+	w.waitReads(2)
+	for _, a := range addOns {
+		if got := w.posts("*" + a.Name + "*"); len(got) != 1 {
+			t.Errorf("%s: %d alerts, want 1:\n%s", a.Name, len(got), w.channelDump())
+		}
+	}
+	limited := 0
+	for _, c := range w.slack.Calls("chat.postMessage") {
+		if c.Status == 429 {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Error("Slack paced no post: the test did not test the pace")
+	}
+	t.Logf("%d alerts through a channel paced at one a second; %d answers 429", len(addOns), limited)
+}

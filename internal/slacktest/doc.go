@@ -16,7 +16,9 @@
 // Faults are first-class because they are what the bot must survive: late
 // acknowledgements answered by redelivery of the same envelope, `disconnect`
 // requests, a deaf connection that stops pinging, sockets closed abruptly,
-// rate limits with Retry-After, and response_urls used up.
+// rate limits with Retry-After, and response_urls used up. Some are always
+// on, as in Slack: chat.postMessage is paced per channel (a burst of 4,
+// then one a second; SetChannelRate), and answers 429 past that.
 //
 // Usage:
 //

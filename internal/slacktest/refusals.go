@@ -68,13 +68,15 @@ func (s *Server) AllowRefusals(codes ...string) {
 }
 
 // Refused returns the refusals that are neither injected faults nor allowed
-// with AllowRefusals: what the app sent that Slack would not take.
+// with AllowRefusals: what the app sent that Slack would not take. A 429
+// (ratelimited) is not among them: it says "not now", not "never", and an
+// app that gave up on what it was asked to post shows in what was posted.
 func (s *Server) Refused() []Refusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Refusal
 	for _, r := range s.refusals {
-		if !r.Injected && !s.allowed[r.Code] {
+		if !r.Injected && !s.allowed[r.Code] && r.Code != "ratelimited" {
 			out = append(out, r)
 		}
 	}

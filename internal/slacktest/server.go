@@ -125,6 +125,11 @@ type Server struct {
 	lastConn int
 	rr       int
 
+	// chat.postMessage's pace in each channel (SetChannelRate).
+	paces        map[string]*channelPace
+	channelBurst int
+	channelEvery time.Duration
+
 	usergroups map[string][]string // user group id → members
 	failures   map[string]*failure // Web API method → answers to fail with
 
@@ -166,6 +171,7 @@ func New(opts ...Option) *Server {
 		cfg:        cfg,
 		changed:    make(chan struct{}),
 		limits:     map[string]*rateLimit{},
+		paces:      map[string]*channelPace{},
 		outside:    map[string]bool{},
 		private:    map[string]bool{},
 		triggerTTL: defaultTriggerTTL,
@@ -180,6 +186,9 @@ func New(opts ...Option) *Server {
 		envToHook:  map[string]string{},
 		triggers:   map[string]*trigger{},
 		homeByUser: map[string]*View{},
+
+		channelBurst: defaultChannelBurst,
+		channelEvery: defaultChannelEvery,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.handleAPI)

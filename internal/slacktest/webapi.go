@@ -226,6 +226,11 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		injected = true
 	case err != nil:
 		body = map[string]any{"ok": false, "error": "invalid_form_data"}
+	case method == "chat.postMessage" && call.Token == TokenBot && !s.paceLocked(channelOf(&req), header):
+		// Not a fault of the test's making, nor a wrong request: the
+		// channel's pace (SetChannelRate). Nothing was posted.
+		status = http.StatusTooManyRequests
+		body = map[string]any{"ok": false, "error": "ratelimited"}
 	default:
 		if code, failing := s.takeFailureLocked(method); failing {
 			body = map[string]any{"ok": false, "error": code}
