@@ -33,8 +33,8 @@ const (
 	retryJitter = 250 * time.Millisecond
 )
 
-// errNotPosted marks a post that never left: its context ended while it
-// waited for its channel's turn. Nothing was posted.
+// errNotPosted marks a post that never left: waiting for its channel's
+// turn would have outlasted its time. Nothing was posted.
 var errNotPosted = errors.New("not sent: the channel's pace left no time")
 
 // pacer is the HTTP client of the bot's Web API calls. It makes again
@@ -43,8 +43,10 @@ var errNotPosted = errors.New("not sent: the channel's pace left no time")
 // each other, and after a 429 all of them wait out the channel's
 // Retry-After together, instead of each trying again on its own and being
 // refused again. A post is made again until Slack takes or refuses it, or
-// its context (at most maxPostWait) ends; a person's notice is not
-// dropped because the channel was busy for a few seconds.
+// its time is up (maxPostWait, and postReserve before its caller's
+// deadline, so that the caller can still say it was not posted); a
+// person's notice is not dropped because the channel was busy for a few
+// seconds.
 type pacer struct {
 	next doer
 
@@ -64,36 +66,41 @@ func newPacer(next doer) *pacer {
 }
 
 func (p *pacer) Do(req *http.Request) (*http.Response, error) {
-	if !strings.HasSuffix(req.URL.Path, "/chat.postMessage") {
-		return p.retry(req, retries429)
-	}
-	ctx, cancel := context.WithTimeout(req.Context(), maxPostWait)
+	ctx, cancel := waitContext(req.Context())
 	defer cancel()
+	if !strings.HasSuffix(req.URL.Path, "/chat.postMessage") {
+		return p.retry(ctx, req, retries429)
+	}
 	channel := channelOf(req)
 	ct := p.join(channel)
 	defer p.leave(channel, ct)
 	select {
 	case ct.turn <- struct{}{}:
-		defer func() { <-ct.turn }()
-	case <-ctx.Done():
-		return nil, fmt.Errorf("chat.postMessage: %w (%w)", errNotPosted, ctx.Err())
+	default:
+		select {
+		case ct.turn <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("chat.postMessage: %w (%w)", errNotPosted, ctx.Err())
+		}
 	}
+	defer func() { <-ct.turn }()
 	var last *http.Response
 	for attempt := 0; ; attempt++ {
 		p.mu.Lock()
-		wait := time.Until(ct.until)
+		until := ct.until
 		p.mu.Unlock()
-		if !sleep(ctx, wait) {
+		if !sleepUntil(ctx, until) {
 			if last != nil {
 				return last, nil // Slack's refusal stands: nothing was posted
 			}
-			return nil, fmt.Errorf("chat.postMessage: %w (%w)", errNotPosted, ctx.Err())
+			return nil, fmt.Errorf("chat.postMessage: %w (%w)", errNotPosted, context.DeadlineExceeded)
 		}
-		if attempt > 0 {
-			if err := rewind(req); err != nil {
-				return nil, err
-			}
+		if attempt > 0 && !rewind(req) {
+			return last, nil
 		}
+		// The call itself runs on the caller's context, and is bounded
+		// by the HTTP client's timeout: once it is out, its answer is
+		// waited for, whatever the waits left.
 		resp, err := p.next.Do(req)
 		if err != nil || resp.StatusCode != http.StatusTooManyRequests {
 			return resp, err
@@ -106,22 +113,34 @@ func (p *pacer) Do(req *http.Request) (*http.Response, error) {
 }
 
 // retry makes req, and makes it again after each 429, at most times
-// more. When the context ends during a wait, the 429 is the answer.
-func (p *pacer) retry(req *http.Request, times int) (*http.Response, error) {
+// more. When the waits would outlast ctx, the 429 is the answer.
+func (p *pacer) retry(ctx context.Context, req *http.Request, times int) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		resp, err := p.next.Do(req)
-		replayable := req.Body == nil || req.GetBody != nil
-		if err != nil || resp.StatusCode != http.StatusTooManyRequests || attempt == times || !replayable {
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests || attempt == times {
 			return resp, err
 		}
 		resp = keep(resp)
-		if !sleep(req.Context(), retryAfter(resp)+jitter()) {
+		if !sleepUntil(ctx, time.Now().Add(retryAfter(resp)+jitter())) || !rewind(req) {
 			return resp, nil
 		}
-		if err := rewind(req); err != nil {
-			return nil, err
-		}
 	}
+}
+
+// postReserve is the part of a caller's time the waits leave it: a post
+// that cannot be made in time fails while there is still time to say so
+// (a request whose message could not be posted is withdrawn, and its
+// requester told).
+const postReserve = 2 * time.Second
+
+// waitContext bounds the waits for Slack's pace: maxPostWait, and
+// postReserve before the caller's own deadline.
+func waitContext(parent context.Context) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(maxPostWait)
+	if d, ok := parent.Deadline(); ok && d.Add(-postReserve).Before(deadline) {
+		deadline = d.Add(-postReserve)
+	}
+	return context.WithDeadline(parent, deadline)
 }
 
 func (p *pacer) join(channel string) *channelTurn {
@@ -169,24 +188,31 @@ func channelOf(req *http.Request) string {
 }
 
 // keep reads a 429's body, so that the response can still be handed up
-// once its connection has been reused.
+// once its connection has been reused, and writes its Retry-After as
+// slack-go reads it (whole seconds, nothing else): slack-go tells a 429
+// from another failure, a call that may have been made, by that header.
 func keep(resp *http.Response) *http.Response {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	_ = resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.Header.Set("Retry-After", strconv.FormatInt(int64(retryAfter(resp)/time.Second), 10))
 	return resp
 }
 
-func rewind(req *http.Request) error {
+// rewind readies req's body to be sent again; false when it cannot be.
+func rewind(req *http.Request) bool {
+	if req.Body == nil || req.Body == http.NoBody {
+		return true
+	}
 	if req.GetBody == nil {
-		return nil
+		return false
 	}
 	body, err := req.GetBody()
 	if err != nil {
-		return err
+		return false
 	}
 	req.Body = body
-	return nil
+	return true
 }
 
 // retryAfter is the wait a 429 asks for.
@@ -200,15 +226,20 @@ func retryAfter(resp *http.Response) time.Duration {
 
 func jitter() time.Duration { return rand.N(retryJitter) }
 
-// sleep waits d, or until ctx ends (false).
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleepUntil waits until t; false, at once, when ctx ends first or
+// would end before t.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
 	if d <= 0 {
-		return ctx.Err() == nil
+		return true
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	if dl, ok := ctx.Deadline(); ok && dl.Before(t) {
+		return false
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
 	select {
-	case <-t.C:
+	case <-timer.C:
 		return true
 	case <-ctx.Done():
 		return false

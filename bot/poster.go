@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/dialogbot/dialogbot/reply"
 	"github.com/slack-go/slack"
@@ -48,7 +49,10 @@ func (p *Poster) Reply(ctx context.Context, channel, threadTS string, m reply.Me
 func sendError(method string, err error) error {
 	var se slack.SlackErrorResponse
 	var rl *slack.RateLimitedError
-	if errors.As(err, &se) || errors.As(err, &rl) || errors.Is(err, errNotPosted) {
+	var sc slack.StatusCodeError
+	refused := errors.As(err, &se) || errors.As(err, &rl) || errors.Is(err, errNotPosted) ||
+		errors.As(err, &sc) && sc.Code == http.StatusTooManyRequests
+	if refused {
 		return fmt.Errorf("slack: %s: %w: %w", method, reply.ErrRefused, redactURLError(err))
 	}
 	return fmt.Errorf("slack: %s: %w", method, redactURLError(err))
