@@ -34,12 +34,7 @@ func TestDecisionsInOneBusyChannel(t *testing.T) {
 		}
 		w.waitState(requestID(t, m), store.StateSucceeded)
 	}
-	limited := 0
-	for _, c := range w.slack.Calls("chat.postMessage") {
-		if c.Status == 429 {
-			limited++
-		}
-	}
+	limited := w.slack.RateLimited("chat.postMessage")
 	if limited == 0 {
 		t.Fatal("Slack paced no post: the test did not test the pace")
 	}

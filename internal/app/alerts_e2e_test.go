@@ -573,12 +573,7 @@ func TestAlertsAllAtOnce(t *testing.T) {
 			t.Errorf("%s: %d alerts, want 1:\n%s", a.Name, len(got), w.channelDump())
 		}
 	}
-	limited := 0
-	for _, c := range w.slack.Calls("chat.postMessage") {
-		if c.Status == 429 {
-			limited++
-		}
-	}
+	limited := w.slack.RateLimited("chat.postMessage")
 	if limited == 0 {
 		t.Error("Slack paced no post: the test did not test the pace")
 	}

@@ -104,6 +104,20 @@ func (s *Server) Calls(method string) []APICall {
 	return s.callsLocked(method)
 }
 
+// RateLimited is how many calls of method ("" for any) were answered 429,
+// injected (RateLimit) or by a channel's pace (SetChannelRate).
+func (s *Server) RateLimited(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if (method == "" || c.Method == method) && c.Status == http.StatusTooManyRequests {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *Server) callsLocked(method string) []APICall {
 	var out []APICall
 	for _, c := range s.calls {
