@@ -285,12 +285,12 @@ func New(cfg Config, h *command.Handler, opts ...Option) (*Bot, error) {
 	b.api = slack.New(cfg.BotToken, apiOpts(newPacer(b.http))...)
 	// The socket's apps.connections.open goes through a client of its own,
 	// whose first answer Start reads as Slack's word on the app token.
-	// After the HTTP client: OptionRetry wraps the client set so far.
 	b.opens = newOpenWatch(b.http)
 	dialer := &websocket.Dialer{
 		HandshakeTimeout: 10 * time.Second,
 		NetDialContext:   b.dialWatched,
 	}
+	// After the HTTP client: OptionRetry wraps the client set so far.
 	b.sm = socketmode.New(slack.New(cfg.BotToken, append(apiOpts(b.opens), slack.OptionRetry(3))...), socketmode.OptionDialer(dialer), socketmode.OptionLog(slogAdapter{b.log}))
 	b.jobs = newWorkQueue(cfg.QueueMemory)
 	// A notice is a small job; its queue may hold a quarter as many bytes

@@ -74,6 +74,8 @@ func (p *pacer) Do(req *http.Request) (*http.Response, error) {
 	channel := channelOf(req)
 	ct := p.join(channel)
 	defer p.leave(channel, ct)
+	// A free turn is taken even when the waits have no time left: a post
+	// that need not wait is made.
 	select {
 	case ct.turn <- struct{}{}:
 	default:
