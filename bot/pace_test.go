@@ -60,18 +60,6 @@ func proxy(t *testing.T, srv *slacktest.Server, alter func(path string, resp *ht
 
 var errLose = errors.New("answer lost")
 
-func statuses(srv *slacktest.Server, method string) (ok, limited int) {
-	for _, c := range srv.Calls(method) {
-		switch c.Status {
-		case 200:
-			ok++
-		case 429:
-			limited++
-		}
-	}
-	return ok, limited
-}
-
 func TestPacer(t *testing.T) {
 	t.Run("other methods: three more tries after a 429, then Slack's refusal", func(t *testing.T) {
 		t.Parallel()
@@ -83,7 +71,7 @@ func TestPacer(t *testing.T) {
 		if !errors.As(err, &rl) {
 			t.Fatalf("err = %v, want a RateLimitedError", err)
 		}
-		if _, limited := statuses(srv, "chat.update"); limited != 4 {
+		if limited := srv.RateLimited("chat.update"); limited != 4 {
 			t.Errorf("chat.update answered 429 %d times, want 4 (one call, three more)", limited)
 		}
 	})
@@ -95,7 +83,8 @@ func TestPacer(t *testing.T) {
 		if _, _, err := api.PostMessageContext(context.Background(), "C1", slack.MsgOptionText("x", false)); err != nil {
 			t.Fatal(err)
 		}
-		if ok, limited := statuses(srv, "chat.postMessage"); ok != 1 || limited != 4 {
+		limited := srv.RateLimited("chat.postMessage")
+		if ok := len(srv.Calls("chat.postMessage")) - limited; ok != 1 || limited != 4 {
 			t.Errorf("chat.postMessage: %d posted, %d answered 429; want 1 and 4", ok, limited)
 		}
 	})
@@ -115,7 +104,11 @@ func TestPacer(t *testing.T) {
 		srv.RateLimit("chat.postMessage", 1, 30*time.Second)
 		holder, cancelHolder := context.WithCancel(context.Background())
 		wg.Go(func() { _, _, _ = api.PostMessageContext(holder, "C2", slack.MsgOptionText("x", false)) })
-		waitCalls(t, srv, "chat.postMessage", 2)
+		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer wcancel()
+		if _, err := srv.WaitForCall(wctx, "chat.postMessage", 2); err != nil {
+			t.Fatal(err)
+		}
 		ctx2, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel2()
 		_, _, err = api.PostMessageContext(ctx2, "C2", slack.MsgOptionText("y", false))
@@ -201,15 +194,4 @@ func TestPacer(t *testing.T) {
 			t.Errorf("the pacer still holds %d channels", len(p.channels))
 		}
 	})
-}
-
-func waitCalls(t *testing.T, srv *slacktest.Server, method string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(srv.Calls(method)) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d calls, want %d", method, len(srv.Calls(method)), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
